@@ -1,0 +1,225 @@
+//! Parsing untrusted input: probe reports, sandbox configs, error texts and `--fact KEY=VALUE` pairs.
+//! Every failure is an [`InputError`] with a one-line reason; nothing here panics.
+
+use std::fmt;
+
+use crate::config::{ContainerRuntime, SandboxConfig, ServiceManager};
+use crate::fact::Fact;
+use crate::report::{ProbeReport, SCHEMA_VERSION, SelinuxMode};
+
+/// Largest accepted report or config (bytes). A real report is a few KiB.
+pub const MAX_REPORT_BYTES: usize = 8 * 1024 * 1024;
+/// Largest accepted error text (bytes). Whole CI logs fit; a 4 MiB text classifies in well under a second.
+pub const MAX_ERROR_TEXT_BYTES: usize = 8 * 1024 * 1024;
+/// Largest accepted single string inside a report (bytes); longer strings are rejected, not truncated.
+pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+/// Most probe steps / replays / bwrap candidates accepted.
+pub const MAX_ITEMS: usize = 256;
+
+/// Why input was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub message: String,
+}
+
+impl InputError {
+    fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn checked_text<'a>(bytes: &'a [u8], what: &str, limit: usize) -> Result<&'a str, InputError> {
+    if bytes.len() > limit {
+        return Err(InputError::new(format!(
+            "{what} is too large: {} bytes (limit {} bytes)",
+            bytes.len(),
+            limit
+        )));
+    }
+    if bytes.contains(&0) {
+        return Err(InputError::new(format!("{what} contains NUL bytes: not text")));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        InputError::new(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to()))
+    })
+}
+
+fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::new(format!("{what} is empty")));
+    }
+    // serde_json refuses nesting deeper than 128 with an error (no stack overflow).
+    serde_json::from_str(text).map_err(|e| InputError::new(format!("{what} is not valid JSON: {e}")))
+}
+
+/// Parses a probe report (JSON bytes), checking size, encoding, `schema_version` and invariants.
+pub fn parse_report(bytes: &[u8]) -> Result<ProbeReport, InputError> {
+    let text = checked_text(bytes, "report", MAX_REPORT_BYTES)?;
+    let value = parse_json(text, "report")?;
+    let Some(obj) = value.as_object() else {
+        return Err(InputError::new("report is not a JSON object"));
+    };
+    match obj.get("schema_version") {
+        None => return Err(InputError::new("report has no `schema_version` (expected 1)")),
+        Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+        Some(v) => {
+            return Err(InputError::new(format!(
+                "unsupported report schema_version {v} (this nsdoctor reads {SCHEMA_VERSION})"
+            )));
+        }
+    }
+    let report: ProbeReport = serde_json::from_value(value)
+        .map_err(|e| InputError::new(format!("report does not match the probe-report schema: {e}")))?;
+    validate_report(&report)?;
+    Ok(report)
+}
+
+/// Parses a sandbox config (JSON bytes).
+pub fn parse_config(bytes: &[u8]) -> Result<SandboxConfig, InputError> {
+    let text = checked_text(bytes, "config", MAX_REPORT_BYTES)?;
+    let value = parse_json(text, "config")?;
+    serde_json::from_value(value)
+        .map_err(|e| InputError::new(format!("config does not match the sandbox-config schema: {e}")))
+}
+
+/// Checks what the types cannot: unique step ids, bounded lists and strings.
+pub fn validate_report(report: &ProbeReport) -> Result<(), InputError> {
+    if report.steps.len() > MAX_ITEMS || report.replays.len() > MAX_ITEMS || report.bwrap.binaries.len() > MAX_ITEMS {
+        return Err(InputError::new(format!("report has more than {MAX_ITEMS} steps, replays or binaries")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &report.steps {
+        if !seen.insert(s.id) {
+            return Err(InputError::new(format!("report lists step `{}` twice", s.id.as_str())));
+        }
+    }
+    let long = report.observed_error.as_ref().is_some_and(|t| t.len() > MAX_ERROR_TEXT_BYTES)
+        || report.replays.iter().any(|r| r.stderr.len() > MAX_STRING_BYTES);
+    if long {
+        return Err(InputError::new("report holds an oversized error text or replay stderr"));
+    }
+    Ok(())
+}
+
+/// Checks an error text (bytes) as given to `diagnose --error-text`.
+pub fn parse_error_text(bytes: &[u8]) -> Result<String, InputError> {
+    let text = checked_text(bytes, "error text", MAX_ERROR_TEXT_BYTES)?;
+    if text.trim().is_empty() {
+        return Err(InputError::new("error text is empty"));
+    }
+    Ok(text.to_string())
+}
+
+/// The `--fact` keys and what they accept.
+pub const FACT_KEYS: &[(&str, &str)] = &[
+    ("distro", "os-release ID: ubuntu, debian, fedora, arch, centos, rhel, void, …"),
+    ("distro-version", "os-release VERSION_ID, e.g. 24.04"),
+    ("kernel", "uname -r, e.g. 6.8.0-45-generic"),
+    ("container", "none|docker|podman|kubernetes|lxc|gvisor|flatpak|bwrap"),
+    ("wsl", "1|2"),
+    ("root", "yes|no"),
+    ("service", "systemd|none"),
+    ("chroot", "yes|no"),
+    ("selinux", "enforcing|permissive|disabled"),
+    ("tool", "free text: codex, openclaw, flatpak, …"),
+];
+
+fn fact_usage() -> String {
+    let keys: Vec<String> = FACT_KEYS.iter().map(|(k, v)| format!("{k} ({v})")).collect();
+    format!("valid facts: {}", keys.join("; "))
+}
+
+fn yes_no(key: &str, v: &str) -> Result<bool, InputError> {
+    match v {
+        "yes" | "true" | "1" => Ok(true),
+        "no" | "false" | "0" => Ok(false),
+        _ => Err(InputError::new(format!("fact `{key}` must be yes or no, not `{v}`; {}", fact_usage()))),
+    }
+}
+
+fn simple_token(key: &str, v: &str) -> Result<String, InputError> {
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '~'));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(InputError::new(format!("fact `{key}` has a bad value `{v}`; {}", fact_usage())))
+    }
+}
+
+/// Builds a report from an error text plus `KEY=VALUE` facts. Unknown keys and bad values are errors.
+pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeReport, InputError> {
+    let mut r = ProbeReport { schema_version: SCHEMA_VERSION, observed_error: Some(text.to_string()), ..Default::default() };
+    r.producer = Some("error-text".to_string());
+    for raw in facts {
+        let Some((key, value)) = raw.split_once('=') else {
+            return Err(InputError::new(format!("fact `{raw}` is not KEY=VALUE; {}", fact_usage())));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let lower = value.to_ascii_lowercase();
+        match key {
+            "distro" => r.distro.id = Fact::Observed(simple_token(key, &lower)?),
+            "distro-version" => r.distro.version_id = Fact::Observed(simple_token(key, value)?),
+            "kernel" => r.kernel.release = Fact::Observed(simple_token(key, value)?),
+            "container" => {
+                let p = &mut r.platform;
+                match lower.as_str() {
+                    "none" => {
+                        for f in [&mut p.docker, &mut p.podman, &mut p.kubernetes, &mut p.lxc, &mut p.gvisor, &mut p.flatpak, &mut p.nested_bwrap] {
+                            *f = Fact::Observed(false);
+                        }
+                    }
+                    "docker" => { p.docker = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Docker); }
+                    "podman" => { p.podman = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Podman); }
+                    "kubernetes" => { p.kubernetes = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Kubernetes); }
+                    "lxc" => { p.lxc = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Lxc); }
+                    "gvisor" => { p.gvisor = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Gvisor); }
+                    "flatpak" => p.flatpak = Fact::Observed(true),
+                    "bwrap" => p.nested_bwrap = Fact::Observed(true),
+                    _ => return Err(InputError::new(format!("fact `container` must be one of none|docker|podman|kubernetes|lxc|gvisor|flatpak|bwrap, not `{value}`"))),
+                }
+            }
+            "wsl" => match value {
+                "1" => { r.platform.wsl1 = Fact::Observed(true); r.platform.wsl2 = Fact::Observed(false); }
+                "2" => { r.platform.wsl2 = Fact::Observed(true); r.platform.wsl1 = Fact::Observed(false); }
+                _ => return Err(InputError::new(format!("fact `wsl` must be 1 or 2, not `{value}`"))),
+            },
+            "root" => {
+                let uid = if yes_no(key, &lower)? { 0 } else { 1000 };
+                r.identity.uid = Fact::Observed(uid);
+                r.identity.euid = Fact::Observed(uid);
+            }
+            "service" => match lower.as_str() {
+                "systemd" => { r.platform.systemd_service = Fact::Observed(true); r.config.manager = ServiceManager::Systemd; }
+                "none" => r.platform.systemd_service = Fact::Observed(false),
+                _ => return Err(InputError::new(format!("fact `service` must be systemd or none, not `{value}`"))),
+            },
+            "chroot" => r.process.chrooted = Fact::Observed(yes_no(key, &lower)?),
+            "selinux" => {
+                r.lsm.selinux = Fact::Observed(match lower.as_str() {
+                    "enforcing" => SelinuxMode::Enforcing,
+                    "permissive" => SelinuxMode::Permissive,
+                    "disabled" => SelinuxMode::Disabled,
+                    _ => return Err(InputError::new(format!("fact `selinux` must be enforcing, permissive or disabled, not `{value}`"))),
+                });
+            }
+            "tool" => {
+                if value.is_empty() || value.len() > 128 || value.chars().any(char::is_control) {
+                    return Err(InputError::new("fact `tool` must be 1–128 printable characters"));
+                }
+                r.config.tool = value.to_string();
+            }
+            _ => return Err(InputError::new(format!("unknown fact `{key}`; {}", fact_usage()))),
+        }
+    }
+    Ok(r)
+}

@@ -1,0 +1,283 @@
+//! Renderers: plain/colored text, Markdown, JSON (structured fields plus the rendered text), rule docs.
+//!
+//! Every string that can come from a report is passed through [`clean`], which escapes control and bidi
+//! characters, so a hostile report cannot move the cursor, rewrite the terminal or reorder what is shown.
+
+use std::fmt::Write as _;
+
+use crate::diagnosis::{Diagnosis, Finding, Remediation, Severity, Verdict};
+use crate::rules::{RULES, Rule};
+
+/// Escapes C0/C1 controls (except tab) and Unicode bidi/format controls as `\u{…}`.
+pub fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        if (c.is_control() && c != '\t') || bidi || c == '\u{FEFF}' {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, s: &str, code: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+}
+
+fn sev_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Info => "1;36",
+    }
+}
+
+fn verdict_code(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ok => "1;32",
+        Verdict::Degraded => "1;33",
+        Verdict::Blocked => "1;31",
+    }
+}
+
+/// Pushes possibly multi-line text with an indent, cleaning each line.
+fn block(out: &mut String, indent: &str, text: &str) {
+    for l in text.lines() {
+        let _ = writeln!(out, "{indent}{}", clean(l));
+    }
+}
+
+fn config_line(d: &Diagnosis) -> String {
+    let c = &d.config;
+    let mut ns = Vec::new();
+    for (on, name) in [(c.namespaces.user, "user"), (c.namespaces.net, "net"), (c.namespaces.pid, "pid"), (c.namespaces.mount, "mount"), (c.namespaces.proc, "proc")] {
+        if on {
+            ns.push(name);
+        }
+    }
+    let net = serde_json::to_value(c.network).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mut s = format!("{} sandbox, network {net}, namespaces {}", clean(&c.tool), ns.join("+"));
+    if let Some(b) = &c.bwrap_path {
+        let _ = write!(s, ", bwrap {}", clean(b));
+    }
+    s
+}
+
+/// Plain text; ANSI colour only when `color` (the CLI decides: TTY, NO_COLOR, TERM).
+pub fn text(d: &Diagnosis, color: bool) -> String {
+    let p = Painter { color };
+    let mut out = String::new();
+    let verdict = d.verdict.as_str().to_ascii_uppercase();
+    let _ = writeln!(out, "nsdoctor: {} {}", p.paint(&verdict, verdict_code(d.verdict)), clean(&d.headline));
+    let _ = writeln!(out, "checked: {}", config_line(d));
+    for f in &d.findings {
+        out.push('\n');
+        finding_text(&mut out, f, &p);
+    }
+    if !d.confirm.is_empty() {
+        let _ = writeln!(out, "\nto confirm:");
+        for c in &d.confirm {
+            let _ = writeln!(out, "  $ {}", clean(c));
+        }
+    }
+    out
+}
+
+fn finding_text(out: &mut String, f: &Finding, p: &Painter) {
+    let tag = format!("[{}]", f.severity.as_str());
+    let _ = writeln!(
+        out,
+        "{}. {} {} {}: {}",
+        f.rank,
+        p.paint(&tag, sev_code(f.severity)),
+        f.code,
+        f.name,
+        clean(&f.title)
+    );
+    let _ = writeln!(
+        out,
+        "   cause: {}   confidence: {}   blocking: {}",
+        f.cause.as_str(),
+        f.confidence.as_str(),
+        if f.blocking { "yes" } else { "no" }
+    );
+    block(out, "   ", &f.summary);
+    if !f.evidence.is_empty() {
+        let _ = writeln!(out, "   evidence:");
+        for e in &f.evidence {
+            let _ = writeln!(out, "     {} = {}", clean(&e.pointer), clean(&e.observed));
+            let _ = writeln!(out, "       {}", clean(&e.meaning));
+        }
+    }
+    let _ = writeln!(out, "   ranked here because: {}", clean(&f.ranking));
+    if !f.remediations.is_empty() {
+        let _ = writeln!(out, "   fixes, least privilege first:");
+        for (i, r) in f.remediations.iter().enumerate() {
+            remediation_text(out, i, r);
+        }
+    }
+    let _ = writeln!(out, "   details: nsdoctor explain {}", f.code);
+}
+
+fn letter(i: usize) -> char {
+    char::from(b'a' + u8::try_from(i % 26).unwrap_or(0))
+}
+
+fn flags(r: &Remediation) -> String {
+    format!(
+        "{}, {}",
+        if r.needs_root { "needs root" } else { "no root needed" },
+        if r.persists { "persists across reboot" } else { "until reboot or undone" }
+    )
+}
+
+fn remediation_text(out: &mut String, i: usize, r: &Remediation) {
+    let _ = writeln!(out, "     {}) {} ({})", letter(i), clean(&r.title), flags(r));
+    let _ = writeln!(out, "        trade-off: {}", clean(&r.trade_off));
+    for f in &r.files {
+        let _ = writeln!(out, "        file {}:", clean(&f.path));
+        block(out, "          | ", &f.content);
+    }
+    for c in &r.commands {
+        block(out, "        $ ", c);
+    }
+    for v in &r.verify {
+        let _ = writeln!(out, "        verify: $ {}", clean(v));
+    }
+}
+
+/// A code fence longer than any backtick run in `content`.
+fn fence(content: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in content.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// Markdown for issue comments and docs.
+pub fn markdown(d: &Diagnosis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# nsdoctor: {}\n", d.verdict.as_str());
+    let _ = writeln!(out, "{}\n", clean(&d.headline));
+    let _ = writeln!(out, "Checked: {}\n", config_line(d));
+    for f in &d.findings {
+        let _ = writeln!(out, "## {}. `{}` {} ({})\n", f.rank, f.code, clean(&f.title), f.severity.as_str());
+        let _ = writeln!(
+            out,
+            "- cause: `{}`\n- confidence: {}\n- blocking: {}\n- rule: `{}`\n",
+            f.cause.as_str(),
+            f.confidence.as_str(),
+            if f.blocking { "yes" } else { "no" },
+            f.name
+        );
+        let _ = writeln!(out, "{}\n", clean(&f.summary));
+        if !f.evidence.is_empty() {
+            let _ = writeln!(out, "| fact | observed | meaning |\n| --- | --- | --- |");
+            for e in &f.evidence {
+                let _ = writeln!(out, "| `{}` | `{}` | {} |", md_cell(&e.pointer), md_cell(&e.observed), md_cell(&e.meaning));
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "Ranked here because: {}\n", clean(&f.ranking));
+        for (i, r) in f.remediations.iter().enumerate() {
+            let _ = writeln!(out, "### Fix {}: {}\n", letter(i), clean(&r.title));
+            let _ = writeln!(out, "{}. Trade-off: {}\n", flags(r), clean(&r.trade_off));
+            for file in &r.files {
+                let body = clean_block(&file.content);
+                let fc = fence(&body);
+                let _ = writeln!(out, "`{}`:\n\n{fc}\n{}\n{fc}\n", md_cell(&file.path), body.trim_end());
+            }
+            if !r.commands.is_empty() || !r.verify.is_empty() {
+                let cmds: Vec<String> = r.commands.iter().chain(r.verify.iter()).map(|c| clean_block(c)).collect();
+                let body = cmds.join("\n");
+                let fc = fence(&body);
+                let _ = writeln!(out, "{fc}sh\n{body}\n{fc}\n");
+            }
+        }
+        let _ = writeln!(out, "Details: `nsdoctor explain {}`\n", f.code);
+    }
+    if !d.confirm.is_empty() {
+        let body: Vec<String> = d.confirm.iter().map(|c| clean(c)).collect();
+        let body = body.join("\n");
+        let fc = fence(&body);
+        let _ = writeln!(out, "## To confirm\n\n{fc}sh\n{body}\n{fc}");
+    }
+    out
+}
+
+fn clean_block(s: &str) -> String {
+    s.lines().map(clean).collect::<Vec<_>>().join("\n")
+}
+
+fn md_cell(s: &str) -> String {
+    clean(s).replace('|', "\\|").replace('`', "'")
+}
+
+/// JSON: the structured diagnosis with `rendered` (plain text) filled in. Keys are sorted; same input, same bytes.
+pub fn json(d: &Diagnosis) -> String {
+    let mut full = d.clone();
+    full.rendered = text(d, false);
+    match serde_json::to_value(&full) {
+        Ok(v) => serde_json::to_string_pretty(&v).map(|s| s + "\n").unwrap_or_default(),
+        Err(e) => crate::error_json(&e.to_string()),
+    }
+}
+
+/// `nsdoctor explain CODE` as text (the rule's Markdown doc under a header line).
+pub fn explain_text(rule: &Rule) -> String {
+    format!(
+        "{} {} ({}, cause {})\n{}\n\n{}",
+        rule.code,
+        rule.name,
+        rule.severity.as_str(),
+        rule.cause.as_str(),
+        rule.title,
+        rule.doc.trim_end()
+    ) + "\n"
+}
+
+fn rule_value(rule: &Rule) -> serde_json::Value {
+    serde_json::json!({
+        "code": rule.code,
+        "name": rule.name,
+        "severity": rule.severity.as_str(),
+        "cause": rule.cause.as_str(),
+        "title": rule.title,
+        "doc": rule.doc,
+    })
+}
+
+/// `nsdoctor explain CODE --format json`.
+pub fn explain_json(rule: &Rule) -> String {
+    serde_json::to_string_pretty(&rule_value(rule)).map(|s| s + "\n").unwrap_or_default()
+}
+
+/// `nsdoctor rules`.
+pub fn rules_text() -> String {
+    let mut out = String::new();
+    for r in RULES {
+        let _ = writeln!(out, "{}  {:<32} {:<8} {:<36} {}", r.code, r.name, r.severity.as_str(), r.cause.as_str(), r.title);
+    }
+    out
+}
+
+/// `nsdoctor rules --format json`.
+pub fn rules_json() -> String {
+    let all: Vec<serde_json::Value> = RULES.iter().map(rule_value).collect();
+    serde_json::to_string_pretty(&all).map(|s| s + "\n").unwrap_or_default()
+}

@@ -1,0 +1,19 @@
+//! JSON Schemas (2020-12) generated from the types; `schemas/*.json` are these, committed and checked by a test.
+
+use crate::config::SandboxConfig;
+use crate::diagnosis::Diagnosis;
+use crate::report::ProbeReport;
+
+/// Schema names accepted by `nsdoctor schema NAME`.
+pub const NAMES: &[&str] = &["probe-report", "sandbox-config", "diagnosis"];
+
+/// The schema for `name`, pretty-printed with a trailing newline.
+pub fn schema(name: &str) -> Option<String> {
+    let s = match name {
+        "probe-report" => schemars::schema_for!(ProbeReport),
+        "sandbox-config" => schemars::schema_for!(SandboxConfig),
+        "diagnosis" => schemars::schema_for!(Diagnosis),
+        _ => return None,
+    };
+    serde_json::to_string_pretty(&s).ok().map(|t| t + "\n")
+}

@@ -1,0 +1,241 @@
+//! Symptom classifier: real-world error text (bwrap, util-linux, podman, Chromium, audit lines) → symptoms.
+//!
+//! Matching is by substring on each line, so a translated or tool-specific prefix (`codex: `, a localized
+//! `Fehler: `) does not hide the English tail. Errnos come from the strerror tail when it is English; bwrap's
+//! errno after `loopback: Failed RTM_*` is stale (bubblewrap `network.c` `rtnl_read_reply` does not set errno)
+//! and is dropped.
+
+use serde::Serialize;
+
+use crate::errno;
+
+/// What a line says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SymptomKind {
+    /// bwrap `No permissions to creat… new namespace` (clone EPERM with --unshare-user, all wordings).
+    BwrapNoPermissions,
+    /// bwrap `Creating new namespace failed: <strerror>`.
+    BwrapCreateFailed,
+    /// bwrap `…max_*_namespaces exceeded (ENOSPC)`.
+    BwrapCreateEnospc,
+    /// bwrap `…kernel does not support user namespaces` (clone EINVAL).
+    BwrapKernelNoUserns,
+    /// `setting up uid map`, `write failed /proc/self/uid_map`.
+    UidMap,
+    /// `setting up gid map`, `write failed /proc/self/gid_map`.
+    GidMap,
+    /// `error writing to setgroups`, `write /proc/self/setgroups`.
+    Setgroups,
+    /// bwrap `loopback: Failed RTM_NEWADDR|RTM_NEWLINK` (errno stale).
+    LoopbackRtm,
+    /// `Failed to create NETLINK_ROUTE socket`.
+    NetlinkSocket,
+    /// `Failed to make / slave`.
+    MountSlave,
+    /// `Failed to mount tmpfs`, `pivot_root`.
+    MountTmpfs,
+    /// `Can't mount proc`, `mount /proc failed`.
+    ProcMount,
+    /// `Can't read /proc/sys/kernel/overflowuid` (procfs subset=pid).
+    ProcSysMissing,
+    /// util-linux `unshare: unshare failed: <strerror>`.
+    UnshareFailed,
+    /// rootless podman/buildah `cannot clone: <strerror>`.
+    CannotClone,
+    /// newuidmap/newgidmap failures.
+    Newuidmap,
+    /// Chromium/Electron `No usable sandbox!`.
+    NoUsableSandbox,
+    /// Chromium `The SUID sandbox helper binary was found, but is not configured correctly`.
+    SuidHelperMisconfigured,
+    /// setuid bwrap `capset failed`, `Unexpected capabilities but not setuid`.
+    SetuidCapset,
+    /// AppArmor audit `operation="userns_create"` DENIED.
+    AuditUsernsCreateDenied,
+    /// AppArmor audit `Userns create - transitioning profile` or a denial inside `unprivileged_userns`.
+    AuditUnprivilegedUserns,
+    /// AppArmor audit `failed to find unprivileged_userns profile`.
+    AuditUnprivilegedMissing,
+    /// AppArmor audit DENIED `operation="mount"` (container profiles).
+    AuditApparmorMount,
+    /// SELinux `avc: denied { create } … tclass=user_namespace`.
+    AuditSelinuxUserns,
+    /// SELinux AVC denial of a mount in a container domain.
+    AuditSelinuxMount,
+    /// Seccomp audit `type=1326` / `Bad system call` / exit status 159.
+    SeccompKill,
+    /// bwrap `--disable-userns` failures.
+    DisableUserns,
+    /// `EINVAL` from a user-namespace unshare/clone outside bwrap wording.
+    UsernsEinval,
+}
+
+/// One classified line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Symptom {
+    pub kind: SymptomKind,
+    /// The errno the text names, when it is trustworthy.
+    pub errno: Option<&'static str>,
+    /// 1-based line number in the text.
+    pub line_no: usize,
+    /// The line, trimmed and cut to 300 characters.
+    pub line: String,
+}
+
+/// Most symptoms kept per text (first occurrence of each kind+errno wins).
+const MAX_SYMPTOMS: usize = 64;
+
+fn tail_errno(line: &str, marker: &str) -> Option<&'static str> {
+    let idx = line.find(marker)?;
+    let rest = line.get(idx + marker.len()..)?;
+    errno_in(rest)
+}
+
+/// Finds an English strerror or a `(ENAME)` token in `s`.
+fn errno_in(s: &str) -> Option<&'static str> {
+    if let Some(open) = s.find("(E") {
+        if let Some(tok) = s.get(open + 1..) {
+            let name: String = tok.chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).collect();
+            if let Some(n) = errno::number_of(&name) {
+                return errno::name_of(n);
+            }
+        }
+    }
+    errno::all().find(|(_, text)| s.contains(text)).map(|(name, _)| name)
+}
+
+fn cut(line: &str) -> String {
+    let t = line.trim();
+    if t.chars().count() > 300 {
+        let mut s: String = t.chars().take(300).collect();
+        s.push('…');
+        s
+    } else {
+        t.to_string()
+    }
+}
+
+fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
+    use SymptomKind as K;
+    let mut out = Vec::new();
+    // bwrap clone failures.
+    if line.contains("No permissions to creat") {
+        out.push((K::BwrapNoPermissions, Some("EPERM")));
+    }
+    if line.contains("Creating new namespace failed") {
+        if line.contains("max_") && line.contains("ENOSPC") || line.contains("nesting depth") {
+            out.push((K::BwrapCreateEnospc, Some("ENOSPC")));
+        } else if line.contains("does not support user namespaces") {
+            out.push((K::BwrapKernelNoUserns, Some("EINVAL")));
+        } else {
+            out.push((K::BwrapCreateFailed, tail_errno(line, "Creating new namespace failed")));
+        }
+    }
+    // id maps.
+    if line.contains("setting up uid map") || line.contains("/proc/self/uid_map") || line.contains("write uid_map") {
+        out.push((K::UidMap, tail_errno(line, "uid").or_else(|| errno_in(line))));
+    } else if line.contains("setting up gid map") || line.contains("/proc/self/gid_map") {
+        out.push((K::GidMap, errno_in(line)));
+    }
+    if line.contains("error writing to setgroups") || line.contains("/proc/self/setgroups") {
+        out.push((K::Setgroups, errno_in(line)));
+    }
+    if line.contains("newuidmap") || line.contains("newgidmap") {
+        out.push((K::Newuidmap, errno_in(line)));
+    }
+    // network.
+    if line.contains("Failed RTM_NEWADDR") || line.contains("Failed RTM_NEWLINK") {
+        out.push((K::LoopbackRtm, None));
+    }
+    if line.contains("NETLINK_ROUTE socket") {
+        out.push((K::NetlinkSocket, errno_in(line)));
+    }
+    // mounts and proc.
+    if line.contains("Failed to make / slave") {
+        out.push((K::MountSlave, errno_in(line)));
+    }
+    if line.contains("Failed to mount tmpfs") || line.contains("pivot_root:") {
+        out.push((K::MountTmpfs, errno_in(line)));
+    }
+    if line.contains("Can't mount proc") || line.contains("mount /proc failed") || line.contains("Mount too revealing") {
+        out.push((K::ProcMount, errno_in(line).or(Some("EPERM"))));
+    }
+    if line.contains("/proc/sys/kernel/overflowuid") {
+        out.push((K::ProcSysMissing, Some("ENOENT")));
+    }
+    if line.contains("max_user_namespaces") && (line.contains("cannot open") || line.contains("sysctl user.max_user_namespaces"))
+        || line.contains("creation of new user namespaces was not disabled")
+    {
+        out.push((K::DisableUserns, errno_in(line)));
+    }
+    // util-linux and container tools.
+    if line.contains("unshare failed") {
+        out.push((K::UnshareFailed, tail_errno(line, "unshare failed")));
+    }
+    if line.contains("cannot clone:") {
+        out.push((K::CannotClone, tail_errno(line, "cannot clone:")));
+    }
+    // Chromium / Electron.
+    if line.contains("No usable sandbox!") {
+        out.push((K::NoUsableSandbox, None));
+    }
+    if line.contains("SUID sandbox helper binary was found, but is not configured correctly")
+        || line.contains("SUID sandbox helper binary was not found")
+    {
+        out.push((K::SuidHelperMisconfigured, None));
+    }
+    if line.contains("capset failed") || line.contains("Unexpected capabilities but not setuid") {
+        out.push((K::SetuidCapset, errno_in(line)));
+    }
+    // Audit lines.
+    if line.contains("apparmor=") {
+        let denied = line.contains("DENIED");
+        if line.contains("failed to find unprivileged_userns profile") {
+            out.push((K::AuditUnprivilegedMissing, Some("EACCES")));
+        } else if line.contains("transitioning profile") || line.contains("profile=\"unprivileged_userns\"")
+            || line.contains("unpriv_bwrap")
+        {
+            out.push((K::AuditUnprivilegedUserns, None));
+        } else if denied && line.contains("operation=\"userns_create\"") {
+            out.push((K::AuditUsernsCreateDenied, Some("EACCES")));
+        } else if denied && line.contains("operation=\"mount\"") {
+            out.push((K::AuditApparmorMount, Some("EACCES")));
+        }
+    }
+    if line.contains("avc:") && line.contains("denied") {
+        if line.contains("tclass=user_namespace") {
+            out.push((K::AuditSelinuxUserns, Some("EACCES")));
+        } else if line.contains("{ mount }") || line.contains("tclass=filesystem") {
+            out.push((K::AuditSelinuxMount, Some("EACCES")));
+        }
+    }
+    if line.contains("type=1326") || line.contains("type=SECCOMP") || line.contains("Bad system call")
+        || line.contains("exit status 159") || line.contains("exit code 159")
+    {
+        out.push((K::SeccompKill, None));
+    }
+    if out.is_empty()
+        && (line.contains("CLONE_NEWUSER") || line.contains("unshare(") || line.contains("clone("))
+        && line.contains("Invalid argument")
+    {
+        out.push((K::UsernsEinval, Some("EINVAL")));
+    }
+    out
+}
+
+/// Classifies every line of `text`. Linear in the text length; bounded output.
+pub fn classify(text: &str) -> Vec<Symptom> {
+    let mut out: Vec<Symptom> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if out.len() >= MAX_SYMPTOMS {
+            break;
+        }
+        for (kind, errno) in classify_line(line) {
+            if out.len() < MAX_SYMPTOMS && !out.iter().any(|s| s.kind == kind && s.errno == errno) {
+                out.push(Symptom { kind, errno, line_no: i + 1, line: cut(line) });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,1 @@
+//! The wasm shim (see issue: web console).

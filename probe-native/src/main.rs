@@ -1,0 +1,156 @@
+//! `nsdoctor`: probe this host (`check`, `probe`) or diagnose a saved report or error text (`diagnose`),
+//! and explain the rules (`explain`, `rules`, `schema`). Exit: 0 no blocking finding, 1 blocking finding,
+//! 2 usage or input error.
+
+mod commands;
+mod probe_cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "nsdoctor", version, about = "Why can't this host's sandbox create user and network namespaces, and what to change")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// With no subcommand: `nsdoctor check`.
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Probe this host, diagnose and print the result (the default).
+    Check(CheckArgs),
+    /// Probe this host and write the probe report JSON (the file the web console reads).
+    Probe(ProbeCmdArgs),
+    /// Diagnose a saved probe report, or an error text with `--error-text`.
+    Diagnose(DiagnoseArgs),
+    /// Print a rule's documentation.
+    Explain(ExplainArgs),
+    /// List every rule.
+    Rules(RulesArgs),
+    /// Print a JSON Schema: probe-report, sandbox-config or diagnosis.
+    Schema(SchemaArgs),
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub probe: probe_cli::ProbeArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeCmdArgs {
+    #[command(flatten)]
+    pub probe: probe_cli::ProbeArgs,
+    /// Write the report here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Colour for text output: auto = a terminal, NO_COLOR unset, TERM not dumb.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiagnoseArgs {
+    /// Probe report JSON, or `-` for stdin.
+    #[arg(value_name = "REPORT.json|-", conflicts_with = "error_text")]
+    pub report: Option<String>,
+    /// Sandbox config JSON overriding the one in the report.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Diagnose an error text (file or `-` for stdin) instead of a report.
+    #[arg(long, value_name = "FILE|-")]
+    pub error_text: Option<String>,
+    /// Facts about the host that printed the error text, `KEY=VALUE` (repeatable).
+    #[arg(long = "fact", value_name = "KEY=VALUE", requires = "error_text")]
+    pub facts: Vec<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// Rule code (NSD101) or name (apparmor-userns-transition).
+    pub code: String,
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SchemaArgs {
+    /// probe-report, sandbox-config or diagnosis.
+    pub name: String,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        None => commands::check(&cli.check),
+        Some(Command::Check(a)) => commands::check(&a),
+        Some(Command::Probe(a)) => commands::probe(&a),
+        Some(Command::Diagnose(a)) => commands::diagnose(&a),
+        Some(Command::Explain(a)) => commands::explain(&a),
+        Some(Command::Rules(a)) => commands::rules(&a),
+        Some(Command::Schema(a)) => commands::schema(&a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            eprintln!("nsdoctor: {}", one_line(&msg));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Error messages stay on one line whatever the input held.
+fn one_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
