@@ -223,3 +223,22 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
     }
     Ok(r)
 }
+
+/// Facts as a JSON object of strings (`{"distro": "ubuntu"}`) → `KEY=VALUE` pairs, for the web console.
+pub fn facts_from_json(json: &str) -> Result<Vec<String>, InputError> {
+    let text = checked_text(json.as_bytes(), "facts", 64 * 1024)?;
+    let value = parse_json(text, "facts")?;
+    let Some(obj) = value.as_object() else {
+        return Err(InputError::new("facts must be a JSON object of strings"));
+    };
+    let mut out = Vec::new();
+    for (k, v) in obj {
+        let Some(v) = v.as_str() else {
+            return Err(InputError::new(format!("fact `{k}` must be a string")));
+        };
+        if !v.is_empty() {
+            out.push(format!("{k}={v}"));
+        }
+    }
+    Ok(out)
+}

@@ -46,24 +46,62 @@ pub fn diagnose(report: &ProbeReport, config: Option<&SandboxConfig>) -> Diagnos
     engine::diagnose(report, config.unwrap_or(&report.config))
 }
 
-/// JSON in, JSON out: the shape the web console uses. Errors come back as `{"error": "…"}`, never a panic.
+/// JSON in, JSON out: the shape the web console uses (`nsdoctor diagnose --format json` bytes on success).
+/// Errors come back as `{"error": {"kind": "input", "message": "…"}}`, never a panic.
 pub fn diagnose_json_str(report_json: &str, config_json: Option<&str>) -> String {
     let result = input::parse_report(report_json.as_bytes()).and_then(|report| {
-        let config = match config_json {
-            Some(c) if !c.trim().is_empty() => Some(input::parse_config(c.as_bytes())?),
-            _ => None,
-        };
+        let config = parse_optional_config(config_json)?;
         Ok(diagnose(&report, config.as_ref()))
     });
     match result {
         Ok(d) => render::json(&d),
-        Err(e) => error_json(&e.message),
+        Err(e) => error_json("input", &e.message),
     }
 }
 
-/// `{"error": "…"}` for the JSON adapters.
-pub fn error_json(message: &str) -> String {
-    serde_json::json!({ "error": message }).to_string()
+fn parse_optional_config(config_json: Option<&str>) -> Result<Option<SandboxConfig>, InputError> {
+    match config_json {
+        Some(c) if !c.trim().is_empty() => Ok(Some(input::parse_config(c.as_bytes())?)),
+        _ => Ok(None),
+    }
+}
+
+/// An error text plus facts (`{"distro": "ubuntu", "root": "no", …}`, the `--fact` keys) → diagnosis JSON.
+pub fn diagnose_error_text_json(text: &str, facts_json: Option<&str>) -> String {
+    let result = input::parse_error_text(text.as_bytes()).and_then(|text| {
+        let facts = match facts_json {
+            Some(f) if !f.trim().is_empty() => input::facts_from_json(f)?,
+            _ => Vec::new(),
+        };
+        input::report_from_error_text(&text, &facts)
+    });
+    match result {
+        Ok(r) => render::json(&diagnose(&r, None)),
+        Err(e) => error_json("input", &e.message),
+    }
+}
+
+/// Re-renders a diagnosis JSON (as produced by [`diagnose_json_str`]) as `text`, `markdown` or `html`.
+pub fn render_json_str(diagnosis_json: &str, format: &str) -> String {
+    if diagnosis_json.len() > input::MAX_REPORT_BYTES {
+        return error_json("input", "diagnosis is too large");
+    }
+    let d: Diagnosis = match serde_json::from_str(diagnosis_json) {
+        Ok(d) => d,
+        Err(e) => return error_json("input", &format!("diagnosis is not valid: {e}")),
+    };
+    match format {
+        "text" => render::text(&d, false),
+        "markdown" => render::markdown(&d),
+        "html" => render::html(&d),
+        "json" => render::json(&d),
+        other => error_json("usage", &format!("unknown format `{other}`; use text, markdown, html or json")),
+    }
+}
+
+/// `{"error": {"kind": KIND, "message": MESSAGE}}` for the JSON adapters.
+pub fn error_json(kind: &str, message: &str) -> String {
+    serde_json::json!({ "error": { "kind": kind, "message": message } }).to_string()
 }
 
 /// The version of this crate.

@@ -234,7 +234,7 @@ pub fn json(d: &Diagnosis) -> String {
     full.rendered = text(d, false);
     match serde_json::to_value(&full) {
         Ok(v) => serde_json::to_string_pretty(&v).map(|s| s + "\n").unwrap_or_default(),
-        Err(e) => crate::error_json(&e.to_string()),
+        Err(e) => crate::error_json("internal", &e.to_string()),
     }
 }
 
@@ -280,4 +280,58 @@ pub fn rules_text() -> String {
 pub fn rules_json() -> String {
     let all: Vec<serde_json::Value> = RULES.iter().map(rule_value).collect();
     serde_json::to_string_pretty(&all).map(|s| s + "\n").unwrap_or_default()
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A self-contained HTML fragment (every report string escaped) for embedding.
+pub fn html(d: &Diagnosis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "<section class=\"nsd-diagnosis\" data-verdict=\"{}\">", d.verdict.as_str());
+    let _ = writeln!(out, "<h2>nsdoctor: {}</h2>\n<p>{}</p>", d.verdict.as_str(), html_escape(&d.headline));
+    for f in &d.findings {
+        let _ = writeln!(
+            out,
+            "<article class=\"nsd-finding\" data-code=\"{}\" data-cause=\"{}\"><h3>{}. {} {}</h3>",
+            f.code, f.cause.as_str(), f.rank, f.code, html_escape(&f.title)
+        );
+        let _ = writeln!(
+            out,
+            "<p>cause: <code>{}</code>, severity: {}, confidence: {}, blocking: {}</p>\n<p>{}</p>",
+            f.cause.as_str(), f.severity.as_str(), f.confidence.as_str(), if f.blocking { "yes" } else { "no" }, html_escape(&f.summary)
+        );
+        if !f.evidence.is_empty() {
+            out.push_str("<ul class=\"nsd-evidence\">\n");
+            for e in &f.evidence {
+                let _ = writeln!(out, "<li><code>{}</code> = <code>{}</code>: {}</li>", html_escape(&e.pointer), html_escape(&e.observed), html_escape(&e.meaning));
+            }
+            out.push_str("</ul>\n");
+        }
+        for r in &f.remediations {
+            let _ = writeln!(out, "<h4>{}</h4>\n<p>{}. Trade-off: {}</p>", html_escape(&r.title), flags(r), html_escape(&r.trade_off));
+            for file in &r.files {
+                let _ = writeln!(out, "<p><code>{}</code></p><pre>{}</pre>", html_escape(&file.path), html_escape(&file.content));
+            }
+            if !r.commands.is_empty() {
+                let cmds: Vec<String> = r.commands.iter().map(|c| html_escape(c)).collect();
+                let _ = writeln!(out, "<pre>{}</pre>", cmds.join("\n"));
+            }
+        }
+        out.push_str("</article>\n");
+    }
+    out.push_str("</section>\n");
+    out
 }
