@@ -37,6 +37,7 @@ pub mod schema;
 pub mod symptoms;
 
 pub use config::SandboxConfig;
+pub use engine::detector_codes;
 pub use diagnosis::{Cause, Diagnosis, Finding, Severity, Verdict};
 pub use input::InputError;
 pub use report::ProbeReport;
@@ -50,6 +51,19 @@ pub fn diagnose(report: &ProbeReport, config: Option<&SandboxConfig>) -> Diagnos
 /// Errors come back as `{"error": {"kind": "input", "message": "…"}}`, never a panic.
 pub fn diagnose_json_str(report_json: &str, config_json: Option<&str>) -> String {
     let result = input::parse_report(report_json.as_bytes()).and_then(|report| {
+        let config = parse_optional_config(config_json)?;
+        Ok(diagnose(&report, config.as_ref()))
+    });
+    match result {
+        Ok(d) => render::json(&d),
+        Err(e) => error_json("input", &e.message),
+    }
+}
+
+/// [`diagnose_json_str`] for raw file bytes (the web console's uploads): oversize input, NUL bytes and invalid
+/// UTF-8 come back as the same structured `input` errors the CLI prints, instead of being lossily decoded first.
+pub fn diagnose_json_bytes(report: &[u8], config_json: Option<&str>) -> String {
+    let result = input::parse_report(report).and_then(|report| {
         let config = parse_optional_config(config_json)?;
         Ok(diagnose(&report, config.as_ref()))
     });
