@@ -466,7 +466,7 @@ fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
             return None;
         }
         let strong = label_says || restriction_on == Some(true);
-        if !strong && !(ubuntu || c.apparmor_on() == Some(true)) {
+        if !(strong || ubuntu || c.apparmor_on() == Some(true)) {
             return None;
         }
         let (score, conf) = if strong { (96, Confidence::High) } else { (80, Confidence::Medium) };
@@ -769,8 +769,7 @@ fn netns_limit_reached(c: &Ctx) -> Option<Cand> {
     if step == Some(StepId::FlagUserNet) && c.err(StepId::Userns) == Some("ENOSPC") {
         return None; // the user namespace itself, NSD121
     }
-    let text = if c.text_only() && c.r.sysctl.max_user_namespaces.get() != Some(&0) { None } else { None::<&Sym> };
-    if step.is_none() && zero.is_empty() && text.is_none() {
+    if step.is_none() && zero.is_empty() {
         return None;
     }
     let needed = c.needs_netns();
@@ -1377,7 +1376,7 @@ fn multithreaded_caller(c: &Ctx) -> Option<Cand> {
 fn replay_disagrees_with_ladder(c: &Ctx) -> Option<Cand> {
     let ok = c.replay_ok()?;
     let ladder_fail = !c.relevant_failures().is_empty();
-    if ok == !ladder_fail {
+    if ok != ladder_fail {
         return None;
     }
     if ok && c.restriction().is_some_and(|(on, _)| on) && c.bwrap_profile().is_some() {
@@ -1398,7 +1397,9 @@ fn replay_disagrees_with_ladder(c: &Ctx) -> Option<Cand> {
 }
 
 /// Every rule's detection, in registry order.
-const DETECTORS: &[(&str, fn(&Ctx) -> Option<Cand>)] = &[
+type Detector = fn(&Ctx) -> Option<Cand>;
+
+const DETECTORS: &[(&str, Detector)] = &[
     ("NSD101", apparmor_userns_transition),
     ("NSD102", apparmor_userns_create_denied),
     ("NSD103", apparmor_restriction_covered),
