@@ -19,7 +19,8 @@
     clippy::todo,
     clippy::unimplemented,
     clippy::unreachable,
-    clippy::iter_over_hash_type
+    clippy::iter_over_hash_type,
+    clippy::arithmetic_side_effects
 )]
 
 pub mod config;

@@ -128,7 +128,7 @@ fn finding_text(out: &mut String, f: &Finding, p: &Painter) {
 }
 
 fn letter(i: usize) -> char {
-    char::from(b'a' + u8::try_from(i % 26).unwrap_or(0))
+    char::from(b'a'.saturating_add(u8::try_from(i.checked_rem(26).unwrap_or(0)).unwrap_or(0)))
 }
 
 fn flags(r: &Remediation) -> String {
@@ -156,17 +156,17 @@ fn remediation_text(out: &mut String, i: usize, r: &Remediation) {
 
 /// A code fence longer than any backtick run in `content`.
 fn fence(content: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
+    let mut longest: usize = 0;
+    let mut run: usize = 0;
     for c in content.chars() {
         if c == '`' {
-            run += 1;
+            run = run.saturating_add(1);
             longest = longest.max(run);
         } else {
             run = 0;
         }
     }
-    "`".repeat(longest.max(2) + 1)
+    "`".repeat(longest.max(2).saturating_add(1))
 }
 
 /// Markdown for issue comments and docs.

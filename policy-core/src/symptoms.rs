@@ -88,14 +88,14 @@ const MAX_SYMPTOMS: usize = 64;
 
 fn tail_errno(line: &str, marker: &str) -> Option<&'static str> {
     let idx = line.find(marker)?;
-    let rest = line.get(idx + marker.len()..)?;
+    let rest = line.get(idx.checked_add(marker.len())?..)?;
     errno_in(rest)
 }
 
 /// Finds an English strerror or a `(ENAME)` token in `s`.
 fn errno_in(s: &str) -> Option<&'static str> {
     if let Some(open) = s.find("(E") {
-        if let Some(tok) = s.get(open + 1..) {
+        if let Some(tok) = s.get(open.saturating_add(1)..) {
             let name: String = tok.chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).collect();
             if let Some(n) = errno::number_of(&name) {
                 return errno::name_of(n);
@@ -233,9 +233,102 @@ pub fn classify(text: &str) -> Vec<Symptom> {
         }
         for (kind, errno) in classify_line(line) {
             if out.len() < MAX_SYMPTOMS && !out.iter().any(|s| s.kind == kind && s.errno == errno) {
-                out.push(Symptom { kind, errno, line_no: i + 1, line: cut(line) });
+                out.push(Symptom { kind, errno, line_no: i.saturating_add(1), line: cut(line) });
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(line: &str) -> (SymptomKind, Option<&'static str>) {
+        let v = classify(line);
+        assert!(!v.is_empty(), "no symptom in {line:?}");
+        (v[0].kind, v[0].errno)
+    }
+
+    #[test]
+    fn every_bwrap_clone_wording() {
+        use SymptomKind as K;
+        // ≤ 0.11.0 (bubblewrap v0.8.0 bubblewrap.c), ≥ 0.11.1 (commit e023f36), Debian's patched wording.
+        for l in [
+            "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'.",
+            "bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces.",
+            "bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces. See <https://deb.li/bubblewrap> or <file:///usr/share/doc/bubblewrap/README.Debian.gz>.",
+        ] {
+            assert_eq!(one(l), (K::BwrapNoPermissions, Some("EPERM")), "{l}");
+        }
+        assert_eq!(one("bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)"), (K::BwrapCreateEnospc, Some("ENOSPC")));
+        assert_eq!(one("bwrap: Creating new namespace failed: Permission denied"), (K::BwrapCreateFailed, Some("EACCES")));
+        assert_eq!(one("bwrap: Creating new namespace failed: Operation not permitted"), (K::BwrapCreateFailed, Some("EPERM")));
+        assert_eq!(
+            one("bwrap: Creating new namespace failed, likely because the kernel does not support user namespaces.  bwrap must be installed setuid on such systems."),
+            (K::BwrapKernelNoUserns, Some("EINVAL"))
+        );
+    }
+
+    #[test]
+    fn later_stage_wordings() {
+        use SymptomKind as K;
+        assert_eq!(one("bwrap: setting up uid map: Permission denied"), (K::UidMap, Some("EACCES")));
+        assert_eq!(one("unshare: write failed /proc/self/uid_map: Operation not permitted"), (K::UidMap, Some("EPERM")));
+        assert_eq!(one("bwrap: setting up gid map: Operation not permitted"), (K::GidMap, Some("EPERM")));
+        // The errno after RTM_NEWADDR is stale (bubblewrap network.c): it must not be trusted.
+        assert_eq!(one("bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted"), (K::LoopbackRtm, None));
+        assert_eq!(one("bwrap: loopback: Failed RTM_NEWLINK: No child processes"), (K::LoopbackRtm, None));
+        assert_eq!(
+            one("bwrap: loopback: Failed to create NETLINK_ROUTE socket: Address family not supported by protocol"),
+            (K::NetlinkSocket, Some("EAFNOSUPPORT"))
+        );
+        assert_eq!(one("bwrap: Failed to make / slave: Permission denied"), (K::MountSlave, Some("EACCES")));
+        assert_eq!(one("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"), (K::ProcMount, Some("EPERM")));
+        assert_eq!(one("bwrap: Can't read /proc/sys/kernel/overflowuid: No such file or directory"), (K::ProcSysMissing, Some("ENOENT")));
+        assert_eq!(one("unshare: unshare failed: No space left on device"), (K::UnshareFailed, Some("ENOSPC")));
+        assert_eq!(one("unshare: unshare failed: Invalid argument"), (K::UnshareFailed, Some("EINVAL")));
+    }
+
+    #[test]
+    fn containers_browsers_and_audit() {
+        use SymptomKind as K;
+        assert_eq!(one("Error: cannot clone: Operation not permitted"), (K::CannotClone, Some("EPERM")));
+        assert_eq!(one("Error: cannot set up namespace using \"/usr/bin/newuidmap\": exit status 1").0, K::Newuidmap);
+        assert_eq!(one("[1234:1234:FATAL:zygote_host_impl_linux.cc(128)] No usable sandbox! Update your kernel").0, K::NoUsableSandbox);
+        assert_eq!(
+            one("The SUID sandbox helper binary was found, but is not configured correctly. Rather than run without sandboxing I'm aborting now.").0,
+            K::SuidHelperMisconfigured
+        );
+        assert_eq!(one("bwrap: capset failed: Operation not permitted"), (K::SetuidCapset, Some("EPERM")));
+        assert_eq!(
+            one("audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" operation=\"userns_create\" class=\"namespace\" profile=\"foo\" pid=1 comm=\"bwrap\" requested=\"userns_create\" denied=\"userns_create\"").0,
+            K::AuditUsernsCreateDenied
+        );
+        assert_eq!(
+            one("audit: type=1400 apparmor=\"AUDIT\" operation=\"userns_create\" class=\"namespace\" info=\"Userns create - transitioning profile\" profile=\"unconfined\" pid=1 comm=\"bwrap\" target=\"unprivileged_userns\"").0,
+            K::AuditUnprivilegedUserns
+        );
+        assert_eq!(
+            one("type=AVC msg=audit(1:2): avc:  denied  { create } for  pid=3 comm=\"bwrap\" scontext=system_u:system_r:xdm_t:s0 tcontext=system_u:system_r:xdm_t:s0 tclass=user_namespace permissive=0").0,
+            K::AuditSelinuxUserns
+        );
+        assert_eq!(one("audit: type=1326 audit(1:2): auid=1000 uid=1000 comm=\"bwrap\" sig=31 arch=c000003e syscall=165").0, K::SeccompKill);
+    }
+
+    #[test]
+    fn a_translated_prefix_does_not_hide_the_english_tail() {
+        assert_eq!(one("Fehler: Sandbox fehlgeschlagen: bwrap: setting up uid map: Permission denied"), (SymptomKind::UidMap, Some("EACCES")));
+        // A localized strerror is not guessed.
+        assert_eq!(one("bwrap: setting up uid map: Keine Berechtigung"), (SymptomKind::UidMap, None));
+    }
+
+    #[test]
+    fn unrelated_text_and_bounded_output() {
+        assert!(classify("error: could not compile `foo`\nwarning: unused").is_empty());
+        let many = "bwrap: setting up uid map: Permission denied\n".repeat(10_000);
+        assert_eq!(classify(&many).len(), 1, "duplicates are folded");
+        let long = format!("bwrap: setting up uid map: Permission denied {}", "x".repeat(10_000));
+        assert!(classify(&long)[0].line.chars().count() <= 301);
+    }
 }
