@@ -76,6 +76,12 @@ pub(crate) struct Ctx<'a> {
 
 const CAP_SYS_ADMIN_BIT: u32 = 21;
 
+/// AppArmor profiles that container runtimes apply (moby/profiles `apparmor/template.go`, copied by containerd and
+/// podman).
+fn container_profile(s: &str) -> bool {
+    ["docker-default", "containers-default", "cri-containerd", "docker-"].iter().any(|p| s.contains(p))
+}
+
 impl<'a> Ctx<'a> {
     fn new(r: &'a ProbeReport, cfg: &'a SandboxConfig) -> Self {
         let mut syms = Vec::new();
@@ -406,7 +412,7 @@ impl<'a> Ctx<'a> {
     fn caps_lost_text(&self) -> Option<&Sym> {
         self.sym_errno(&[K::UidMap, K::GidMap, K::Setgroups], "EACCES")
             .or_else(|| self.sym_errno(&[K::UidMap, K::GidMap, K::Setgroups], "EPERM"))
-            .or_else(|| self.sym(&[K::LoopbackRtm, K::AuditUnprivilegedUserns]))
+            .or_else(|| self.sym(&[K::LoopbackRtm, K::AuditUnprivilegedUserns, K::NoUsableSandbox]))
     }
     /// A profile covers the sandbox's bwrap under the restriction (static view).
     fn bwrap_profile(&self) -> Option<Evidence> {
@@ -530,6 +536,9 @@ fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
 fn apparmor_userns_create_denied(c: &Ctx) -> Option<Cand> {
     let step_eacces = c.userns_err() == Some("EACCES");
     let audit = c.sym(&[K::AuditUsernsCreateDenied, K::AuditUnprivilegedMissing]);
+    if audit.is_some_and(|s| container_profile(&s.s.line)) || (step_eacces && c.label().is_some_and(container_profile)) {
+        return None; // NSD133: the container's own profile.
+    }
     let text_eacces = c.text_create_errno().filter(|(e, _)| *e == "EACCES").map(|(_, s)| s);
     if c.selinux_enforcing() && audit.is_none() {
         return None; // NSD151
@@ -617,7 +626,17 @@ fn apparmor_restriction_covered(c: &Ctx) -> Option<Cand> {
 /// NSD111: Debian/Arch `kernel.unprivileged_userns_clone=0` (EPERM for callers without CAP_SYS_ADMIN).
 fn userns_clone_sysctl_disabled(c: &Ctx) -> Option<Cand> {
     if c.root() == Some(true) {
-        return None; // capable(CAP_SYS_ADMIN) passes the check.
+        // capable(CAP_SYS_ADMIN) passes the check, but every unprivileged user (a service user) is blocked.
+        let v = c.r.sysctl.unprivileged_userns_clone.get().filter(|v| **v == 0)?;
+        return Some(
+            cand("NSD111", 30, Confidence::High,
+                "The probe ran as root, which `kernel.unprivileged_userns_clone=0` does not stop; any unprivileged user, such as a service user, is blocked. Probe as that user: `sudo nsdoctor check --as-user <user>`.".to_string(),
+                "informational for root; blocking for every other user")
+                .sev(Severity::Info)
+                .ev(Some(ev("/sysctl/unprivileged_userns_clone", v.to_string(), "0 = only CAP_SYS_ADMIN may create user namespaces")))
+                .ev(c.r.identity.euid.get().map(|u| ev("/identity/euid", u.to_string(), "the probe ran as root")))
+                .fix(remedy::userns_clone_sysctl(c)),
+        );
     }
     let sys = c.r.sysctl.unprivileged_userns_clone.get().copied();
     let sys_ev = sys.map(|v| ev("/sysctl/unprivileged_userns_clone", v.to_string(), "0 = only CAP_SYS_ADMIN may create user namespaces"));
@@ -700,6 +719,18 @@ fn userns_limit_reached(c: &Ctx) -> Option<Cand> {
         .filter(|id| *id != StepId::FlagUserNet || c.err(StepId::Userns) == Some("ENOSPC") || c.r.step(StepId::Userns).is_none())
         .collect();
     let nested = c.nested_ctx();
+    // RHEL/CentOS 7 kernels answer EINVAL, not ENOSPC, when max_user_namespaces is 0 (containers/bubblewrap#216).
+    if c.userns_err() == Some("EINVAL") && c.rhel7() && zero.iter().any(|(k, _)| *k == "max_user_namespaces") {
+        return Some(
+            cand("NSD121", 96, Confidence::High,
+                "`user.max_user_namespaces` is 0, the RHEL/CentOS 7.4+ default; this kernel reports it as EINVAL (bwrap: `kernel does not support user namespaces`), although CONFIG_USER_NS is on.".to_string(),
+                "EINVAL at creation on a RHEL 7 kernel whose user-namespace limit is 0")
+                .ev(c.step_ev(c.userns_step(), "EINVAL: RHEL 7's answer when the limit is 0"))
+                .evs(zero.into_iter().map(|(_, e)| e))
+                .ev(c.kernel_release().map(|k| ev("/kernel/release", k, "a RHEL 7 kernel")))
+                .fix(remedy::userns_limits(c, &["max_user_namespaces"])),
+        );
+    }
     let keys: Vec<&str> = if zero.is_empty() { vec!["max_user_namespaces", "max_mnt_namespaces", "max_pid_namespaces"] } else { zero.iter().map(|(k, _)| *k).collect() };
     if !enospc.is_empty() {
         if zero.is_empty() && nested.is_some() {
@@ -995,7 +1026,21 @@ fn container_apparmor_mount(c: &Ctx) -> Option<Cand> {
     }
     let step = [StepId::MountSlave, StepId::MountTmpfs].into_iter().find(|id| c.err(*id) == Some("EACCES"));
     let label = c.label().unwrap_or("");
-    let container_label = ["docker-default", "containers-default", "cri-containerd", "docker-"].iter().any(|p| label.starts_with(p));
+    let container_label = container_profile(label);
+    // AppArmor 4 mediates userns creation for confined profiles; docker-default has no `userns,` rule.
+    let userns_audit = c.sym(&[K::AuditUsernsCreateDenied]).filter(|s| container_profile(&s.s.line));
+    if (c.userns_err() == Some("EACCES") && container_label) || userns_audit.is_some() {
+        return Some(
+            cand("NSD133", if userns_audit.is_some() || c.has_steps() { 94 } else { 80 }, Confidence::High,
+                "The container's AppArmor profile (`docker-default` or a runtime copy) confines this process and has no `userns,` rule, so AppArmor 4's user-namespace mediation refuses creation with EACCES.".to_string(),
+                "the denial names the container runtime's AppArmor profile")
+                .ev(if c.userns_err() == Some("EACCES") { c.step_ev(c.userns_step(), "EACCES from AppArmor's userns mediation") } else { None })
+                .ev(userns_audit.map(|s| Ctx::sym_ev(s, "AppArmor denial naming the container profile")))
+                .ev((!label.is_empty()).then(|| ev("/process/apparmor_label", label, "the container's AppArmor profile")))
+                .ev(c.container_ev())
+                .fix(remedy::container_apparmor(c)),
+        );
+    }
     if let Some(id) = step {
         if !container_label && c.container().is_none() {
             return None;
@@ -1075,7 +1120,8 @@ fn proc_masked(c: &Ctx) -> Option<Cand> {
 fn gvisor_loopback_preconfigured(c: &Ctx) -> Option<Cand> {
     let step = c.err(StepId::NetlinkNewaddr) == Some("EEXIST");
     let gv = c.r.platform.gvisor.is_true() || c.container() == Some("gvisor");
-    let text = if c.text_only() && gv { c.sym(&[K::LoopbackRtm]) } else { None };
+    let unknown_runtime = c.container().is_none() && c.r.platform.gvisor.is_not_probed();
+    let text = if c.text_only() && (gv || unknown_runtime) { c.sym(&[K::LoopbackRtm]) } else { None };
     if !step && text.is_none() {
         return None;
     }
@@ -1083,8 +1129,8 @@ fn gvisor_loopback_preconfigured(c: &Ctx) -> Option<Cand> {
     Some(
         cand(
             "NSD135",
-            if needed { if step && gv { 97 } else if step { 88 } else { 85 } } else { 15 },
-            if step && gv { Confidence::High } else { Confidence::Medium },
+            if needed { if step && gv { 97 } else if step { 88 } else if gv { 85 } else { 25 } } else { 15 },
+            if step && gv { Confidence::High } else if step || gv { Confidence::Medium } else { Confidence::Low },
             "gVisor creates new network namespaces with loopback already configured, so adding 127.0.0.1 answers EEXIST and bwrap aborts with `loopback: Failed RTM_NEWADDR` (its errno text there is stale).".to_string(),
             if step { "our own RTM_NEWADDR returned EEXIST, which only a pre-configured loopback gives" } else { "gVisor plus the loopback failure" },
         )
@@ -1152,6 +1198,26 @@ fn unit_syscall_filter_kill(c: &Ctx) -> Option<Cand> {
         .ev(c.r.unit.system_call_filter.get().map(|v| ev("/unit/system_call_filter", v.clone(), "the unit's syscall filter")))
         .ev(sys)
         .fix(remedy::unit_syscall_kill(c)),
+    )
+}
+
+/// NSD145: the unit's seccomp filter answers a syscall bwrap needs with ENOSYS (the kernel never says ENOSYS
+/// for a syscall it has): e.g. `RestrictSUIDSGID=` filtering openat2 (containers/bubblewrap#774).
+fn unit_syscall_filter_errno(c: &Ctx) -> Option<Cand> {
+    let s = c.syms.iter().find(|s| s.s.errno == Some("ENOSYS") && matches!(s.s.kind, K::BwrapOther | K::MountSlave | K::MountTmpfs | K::ProcMount))?;
+    let systemd = c.systemd_ev();
+    let filtered = c.seccomp_filtered();
+    if filtered == Some(false) || (systemd.is_none() && filtered.is_none()) {
+        return None;
+    }
+    Some(
+        cand("NSD145", if systemd.is_some() { 90 } else { 60 }, if systemd.is_some() { Confidence::Medium } else { Confidence::Low },
+            "bwrap failed with ENOSYS (Function not implemented) on a kernel that implements the call: a seccomp filter answered for it. In a systemd service that is the unit's syscall filtering — e.g. `RestrictSUIDSGID=yes` makes openat2 return ENOSYS, which bubblewrap 0.12 needs (containers/bubblewrap#774).".to_string(),
+            "ENOSYS from a present syscall comes from a seccomp filter; the systemd unit installed it")
+            .ev(Some(Ctx::sym_ev(s, "ENOSYS from inside bwrap")))
+            .evs(c.seccomp_evs())
+            .ev(systemd)
+            .fix(remedy::unit_syscall_errno(c)),
     )
 }
 
@@ -1241,17 +1307,45 @@ fn selinux_userns_denied(c: &Ctx) -> Option<Cand> {
 /// NSD161: a setuid helper (setuid bwrap, chrome-sandbox) is broken where the host needs one.
 fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     if let Some(s) = c.sym(&[K::SuidHelperMisconfigured, K::SetuidCapset]) {
+        // `capset failed` after a namespace failure is the setuid fallback dying too: secondary.
+        let secondary = s.s.kind == K::SetuidCapset && c.text_create_errno().is_some();
         return Some(
-            cand("NSD161", 90, Confidence::High,
+            cand("NSD161", if secondary { 55 } else { 90 }, if secondary { Confidence::Low } else { Confidence::High },
                 "The setuid sandbox helper cannot gain its privileges: Chromium's `chrome-sandbox` must be root-owned with mode 4755; setuid bwrap fails with `capset failed` under an empty bounding set or with file capabilities.".to_string(),
                 "the helper's own message names the broken setuid setup")
                 .ev(Some(Ctx::sym_ev(s, "the setuid helper's error")))
                 .fix(remedy::setuid_broken(c)),
         );
     }
+    if let Some(s) = c.sym(&[K::NoUsableSandbox]).filter(|_| c.text_only()) {
+        let ubuntu_restricted = c.ubuntu_version().is_some_and(|v| v >= 2310);
+        return Some(
+            cand("NSD161", if ubuntu_restricted { 45 } else { 65 }, Confidence::Low,
+                "Chromium/Electron found neither a working namespace sandbox nor a working setuid helper (`chrome-sandbox`, root-owned, mode 4755). Where user namespaces are blocked, the setuid helper is the fallback.".to_string(),
+                if ubuntu_restricted { "on this Ubuntu release the namespace sandbox is the usual casualty; the setuid helper is the fallback that is also missing" } else { "no namespace sandbox and no setuid helper" })
+                .ev(Some(Ctx::sym_ev(s, "no usable sandbox")))
+                .fix(remedy::setuid_broken(c)),
+        );
+    }
     let b = c.bwrap_bin()?;
     if !b.setuid.is_true() {
         return None;
+    }
+    // A root-owned setuid bwrap whose own run still fails at namespace creation did not get its privileges
+    // (missing file capabilities on old builds, containers/bubblewrap#102; NNP; nosuid; capset).
+    let replay_create_fail = c.syms.iter().find(|s| s.pointer.starts_with("/replays/") && matches!(s.s.kind, K::BwrapKernelNoUserns | K::BwrapNoPermissions | K::BwrapCreateFailed | K::BwrapCreateEnospc));
+    if let (Some(s), Some(0)) = (replay_create_fail, b.owner_uid.get().copied()) {
+        if c.userns_err().is_some() {
+            return Some(
+                cand("NSD161", 90, Confidence::Medium,
+                    format!("Unprivileged user namespaces are unavailable here, so {} must work as a setuid helper, but its own run still fails at namespace creation: it is not getting the privileges the setuid bit should give (file capabilities an old build expects, NoNewPrivileges, a nosuid mount, an empty bounding set).", b.path),
+                    "the host needs the setuid helper and the helper's run fails where setuid should have carried it")
+                    .ev(c.step_ev(c.userns_step(), "unprivileged creation is refused"))
+                    .ev(Some(ev("/bwrap/binaries", format!("{} setuid root", b.path), "the sandbox's bwrap is installed setuid")))
+                    .ev(Some(Ctx::sym_ev(s, "the setuid bwrap still failed")))
+                    .fix(remedy::setuid_broken(c)),
+            );
+        }
     }
     let mut broken = Vec::new();
     if let Some(u) = b.owner_uid.get() {
@@ -1318,6 +1412,9 @@ fn kernel_without_userns(c: &Ctx) -> Option<Cand> {
         return None;
     }
     let absent = c.r.kernel.userns_supported.is_false();
+    if !absent && c.rhel7() && c.r.sysctl.max_user_namespaces.get() == Some(&0) {
+        return None; // NSD121
+    }
     let einval = c.userns_err() == Some("EINVAL") && c.seccomp_filtered() != Some(true);
     let text = if c.text_only() { c.sym(&[K::BwrapKernelNoUserns]).or_else(|| c.sym_errno(&[K::UnshareFailed], "EINVAL")) } else { None };
     if !absent && !einval && text.is_none() {
@@ -1339,7 +1436,18 @@ fn kernel_without_userns(c: &Ctx) -> Option<Cand> {
 /// NSD173: chrooted caller (`current_chrooted()` → EPERM in create_user_ns).
 fn chrooted_caller(c: &Ctx) -> Option<Cand> {
     if !c.r.process.chrooted.is_true() {
-        return None;
+        // Text only, chroot unknown: a low candidate (CI chroots print the same EPERM wording).
+        let (e, s) = c.text_create_errno()?;
+        if !c.text_only() || e != "EPERM" || !c.r.process.chrooted.is_not_probed() || c.container().is_some() {
+            return None;
+        }
+        return Some(
+            cand("NSD173", 20, Confidence::Low,
+                "If this ran in a chroot (schroot, a CI build chroot), the kernel refuses user namespaces with EPERM and bwrap blames the sysctl.".to_string(),
+                "EPERM at creation is also what a chrooted caller gets; whether it was chrooted is unknown")
+                .ev(Some(Ctx::sym_ev(s, "EPERM creating the namespace")))
+                .fix(remedy::chroot()),
+        );
     }
     let step = c.userns_err() == Some("EPERM");
     let text = c.text_create_errno().is_some_and(|(e, _)| e == "EPERM");
@@ -1420,6 +1528,7 @@ const DETECTORS: &[(&str, Detector)] = &[
     ("NSD142", unit_address_families),
     ("NSD143", unit_syscall_filter_kill),
     ("NSD144", unit_proc_hardening),
+    ("NSD145", unit_syscall_filter_errno),
     ("NSD151", selinux_userns_denied),
     ("NSD161", setuid_helper_broken),
     ("NSD162", newuidmap_broken),
@@ -1479,9 +1588,20 @@ fn headline(verdict: Verdict, top: Option<&Finding>, cfg: &SandboxConfig) -> Str
 pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
     let ctx = Ctx::new(r, cfg);
     let mut cands: Vec<Cand> = DETECTORS.iter().filter_map(|(_, f)| f(&ctx)).collect();
-    let explained = cands.iter().any(|c| c.severity.or_else(|| rules::by_code(c.code).map(|r| r.severity)) == Some(Severity::Error));
+    // Any finding but the replay disagreement names a mechanism; only with none does NSD199 speak.
+    let explained = cands.iter().any(|c| c.code != "NSD191");
     if !explained {
         cands.extend(unexplained_failure(&ctx));
+    }
+    // A finding that explains the real sandbox run's own error is closer to the root cause than one that
+    // explains a later ladder step.
+    if let Some((i, _)) = ctx.sandbox_replay() {
+        let p = format!("/replays/{i}/");
+        for c in &mut cands {
+            if c.code != "NSD191" && c.evidence.iter().any(|e| e.pointer.starts_with(&p)) {
+                c.score = c.score.saturating_add(6);
+            }
+        }
     }
     // The sandbox's own bwrap ran fine: nothing is blocking it, whatever else the ladder saw.
     let replay_ok = ctx.replay_ok() == Some(true);

@@ -62,7 +62,11 @@ fn profile_name(ctx: &Ctx) -> String {
 }
 
 fn verify_sandbox(r: Remediation, ctx: &Ctx) -> Remediation {
-    r.verify(format!("nsdoctor check --bwrap {}", sh(&ctx.bwrap_path()))).verify(sandbox_test(ctx))
+    verify_path(r, ctx, &ctx.bwrap_path())
+}
+
+fn verify_path(r: Remediation, ctx: &Ctx, path: &str) -> Remediation {
+    r.verify(format!("nsdoctor check --bwrap {}", sh(path))).verify(sandbox_test(ctx))
 }
 
 /// Ubuntu's AppArmor userns restriction: profile the exact bwrap → sysctl → Landlock fallback.
@@ -72,6 +76,8 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
     let usr_bin = path == "/usr/bin/bwrap";
     let ver = ctx.ubuntu_version();
     let safe_path = ctx.bwrap_path_is_root_owned();
+    // After `install-system-bwrap` the sandbox runs /usr/bin/bwrap: verify that one.
+    let vpath = if safe_path { path.clone() } else { "/usr/bin/bwrap".to_string() };
 
     if !safe_path {
         out.push(
@@ -91,7 +97,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
     if usr_bin || !safe_path {
         match ver {
             Some(v) if v >= 2504 => out.push(
-                verify_sandbox(
+                verify_path(
                     rem(
                         "reload-stock-bwrap-profile",
                         "Load Ubuntu's stock bwrap-userns-restrict profile (shipped enabled since 25.04)",
@@ -102,10 +108,11 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
                     .cmd("sudo apparmor_parser -r /etc/apparmor.d/bwrap-userns-restrict")
                     .verify("sudo aa-status | grep -E 'bwrap|unpriv_bwrap'"),
                     ctx,
+                    &vpath,
                 ),
             ),
             Some(v) if v >= 2310 => out.push(
-                verify_sandbox(
+                verify_path(
                     rem(
                         "enable-stock-bwrap-profile",
                         "Enable Ubuntu's bwrap-userns-restrict profile from apparmor-profiles",
@@ -118,6 +125,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
                     .cmd("sudo apparmor_parser -r /etc/apparmor.d/bwrap-userns-restrict")
                     .verify("sudo aa-status | grep -E 'bwrap|unpriv_bwrap'"),
                     ctx,
+                    &vpath,
                 ),
             ),
             _ => {}
@@ -138,7 +146,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
          }}\n"
     );
     let ppath = format!("/etc/apparmor.d/{name}");
-    out.push(verify_sandbox(
+    out.push(verify_path(
         rem(
             "apparmor-profile-for-bwrap",
             &format!("Give {target} its own AppArmor profile that allows `userns`"),
@@ -150,9 +158,10 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
         .cmd(format!("sudo apparmor_parser -r {ppath}"))
         .verify(format!("sudo aa-status | grep {name}")),
         ctx,
+        &vpath,
     ));
     let conf = "# nsdoctor: turn off Ubuntu's AppArmor restriction of unprivileged user namespaces (host-wide).\nkernel.apparmor_restrict_unprivileged_userns = 0\n";
-    out.push(verify_sandbox(
+    out.push(verify_path(
         rem(
             "sysctl-disable-apparmor-userns-restriction",
             "Turn the restriction off host-wide",
@@ -163,6 +172,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
         .file(file(ArtifactKind::SysctlD, "/etc/sysctl.d/60-nsdoctor-apparmor-userns.conf", conf))
         .cmd("sudo sysctl -p /etc/sysctl.d/60-nsdoctor-apparmor-userns.conf"),
         ctx,
+        &vpath,
     ));
     out.extend(landlock_fallback(ctx));
     out
@@ -368,6 +378,16 @@ pub(crate) fn unit_syscall_kill(ctx: &Ctx) -> Vec<Remediation> {
         "Allow the mount syscalls bwrap uses and make denials visible",
         "the service may call mount/umount2/pivot_root (inside its own namespaces); EPERM instead of SIGSYS makes future denials diagnosable.",
         "SystemCallFilter=@mount\nSystemCallErrorNumber=EPERM\n",
+    )]
+}
+
+pub(crate) fn unit_syscall_errno(ctx: &Ctx) -> Vec<Remediation> {
+    vec![dropin(
+        ctx,
+        "systemd-relax-syscall-filter",
+        "Stop filtering the syscalls bwrap needs (RestrictSUIDSGID= filters openat2; SystemCallFilter= lists)",
+        "the service may create setuid/setgid files again, or call the re-allowed syscalls; prefer a bubblewrap built with its openat2 fallback if that is available.",
+        "RestrictSUIDSGID=no\nSystemCallFilter=@mount openat2\n",
     )]
 }
 

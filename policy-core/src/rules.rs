@@ -50,8 +50,8 @@ rules! {
         "The container's seccomp profile forbids creating namespaces";
     "NSD132" "container-without-sys-admin" Error ContainerNoCaps
         "Root in a container without CAP_SYS_ADMIN creates namespaces without a user namespace";
-    "NSD133" "container-apparmor-mount" Error ContainerApparmorProfile
-        "The container's AppArmor profile denies mount";
+    "NSD133" "container-apparmor-denial" Error ContainerApparmorProfile
+        "The container's AppArmor profile denies mount or user namespaces";
     "NSD134" "proc-masked" Error ProcMountRestricted
         "A masked /proc forbids mounting a new procfs";
     "NSD135" "gvisor-loopback-preconfigured" Error GvisorLoopback
@@ -64,6 +64,8 @@ rules! {
         "A seccomp filter kills the sandbox with SIGSYS";
     "NSD144" "unit-proc-hardening" Error SystemdUnitHardening
         "The systemd unit's ProtectKernelTunables=/ProcSubset= stop the sandbox's /proc";
+    "NSD145" "unit-syscall-filter-errno" Error SystemdUnitHardening
+        "The systemd unit's syscall filter answers a call bwrap needs with ENOSYS or EPERM";
     "NSD151" "selinux-userns-denied" Error SelinuxDenial
         "SELinux denies the user namespace or its mounts";
     "NSD161" "setuid-helper-broken" Error SetuidSandboxBroken
@@ -76,7 +78,7 @@ rules! {
         "The kernel does not support user namespaces";
     "NSD173" "chrooted-caller" Error Chroot
         "The caller runs in a chroot, where the kernel refuses user namespaces";
-    "NSD174" "multithreaded-caller" Error MultithreadedCaller
+    "NSD174" "multithreaded-caller" Warning MultithreadedCaller
         "The calling program is multi-threaded, so unshare(CLONE_NEWUSER) fails with EINVAL";
     "NSD191" "replay-disagrees-with-ladder" Warning Unknown
         "The real bwrap and the syscall ladder disagree";

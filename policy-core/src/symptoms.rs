@@ -69,6 +69,8 @@ pub enum SymptomKind {
     DisableUserns,
     /// `EINVAL` from a user-namespace unshare/clone outside bwrap wording.
     UsernsEinval,
+    /// Any other `bwrap: …: <strerror>` line (e.g. `Can't mkdir parents for /tmp: Function not implemented`).
+    BwrapOther,
 }
 
 /// One classified line.
@@ -189,6 +191,10 @@ fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
         out.push((K::SetuidCapset, errno_in(line)));
     }
     // Audit lines.
+    // apparmor.d's `aa-log` prints denials without the kernel's `apparmor=` key.
+    if !line.contains("apparmor=") && line.contains("DENIED") && line.contains("userns_create") {
+        out.push((K::AuditUsernsCreateDenied, Some("EACCES")));
+    }
     if line.contains("apparmor=") {
         let denied = line.contains("DENIED");
         if line.contains("failed to find unprivileged_userns profile") {
@@ -214,6 +220,11 @@ fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
         || line.contains("exit status 159") || line.contains("exit code 159")
     {
         out.push((K::SeccompKill, None));
+    }
+    if out.is_empty() && line.contains("bwrap: ") {
+        if let Some(e) = tail_errno(line, "bwrap: ") {
+            out.push((K::BwrapOther, Some(e)));
+        }
     }
     if out.is_empty()
         && (line.contains("CLONE_NEWUSER") || line.contains("unshare(") || line.contains("clone("))
