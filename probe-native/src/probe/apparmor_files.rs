@@ -1,0 +1,241 @@
+//! AppArmor profile files under /etc/apparmor.d whose attachment covers a given executable path. AppArmor
+//! attaches by path (openai/codex#29908: Ubuntu's `bwrap-userns-restrict` covers `/usr/bin/bwrap`, not Codex's
+//! bundled bwrap), so the profile that would rescue bwrap must name the path the sandbox really runs.
+//! This is a text scan, not apparmor_parser: top-level `profile NAME [ATTACH]` and `/path … {` headers,
+//! AppArmor globs (`*`, `**`, `?`, `[…]`, `{a,b}`); an `@{var}` is treated as matching anything.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use policy_core::fact::Fact;
+
+use super::facts::{read, unavailable};
+
+pub fn profiles_attaching_to(dir: &Path, exe: &str) -> Fact<BTreeMap<String, String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return unavailable(&dir.display().to_string(), &e),
+    };
+    let mut found = BTreeMap::new();
+    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    files.sort();
+    for path in files {
+        let Ok(md) = std::fs::metadata(&path) else { continue };
+        if !md.is_file() || md.len() > (1 << 20) {
+            continue;
+        }
+        let Some(p) = path.to_str() else { continue };
+        let Ok(text) = read(p) else { continue };
+        for (name, attach) in headers(&text) {
+            if glob_match(&attach, exe) {
+                found.insert(name, p.to_string());
+            }
+        }
+    }
+    Fact::Observed(found)
+}
+
+/// (profile name, attachment) of every top-level profile header in a file.
+pub fn headers(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    for raw in text.lines() {
+        let line = strip_comment(raw).trim();
+        if line.is_empty() {
+            continue;
+        }
+        if depth == 0 && line.contains('{') {
+            let head = line.split('{').next().unwrap_or("").trim();
+            let toks = tokens(head);
+            let (name, attach) = match toks.first().map(String::as_str) {
+                Some("profile") => {
+                    let name = toks.get(1).cloned().unwrap_or_default();
+                    let attach = toks.get(2).filter(|t| is_path(t)).cloned().unwrap_or_else(|| name.clone());
+                    (name, attach)
+                }
+                Some(t) if is_path(t) => (t.to_string(), t.to_string()),
+                _ => (String::new(), String::new()),
+            };
+            if !name.is_empty() && is_path(&attach) {
+                out.push((name, attach));
+            }
+        }
+        depth += count(line, '{') - count(line, '}');
+        depth = depth.max(0);
+    }
+    out
+}
+
+fn count(s: &str, c: char) -> i32 {
+    i32::try_from(s.matches(c).count()).unwrap_or(i32::MAX)
+}
+
+fn is_path(t: &str) -> bool {
+    t.starts_with('/') || t.starts_with("@{")
+}
+
+fn strip_comment(line: &str) -> &str {
+    // `#include` and `#` comments: a `#` at the start or after whitespace starts a comment.
+    let t = line.trim_start();
+    if t.starts_with('#') {
+        return "";
+    }
+    match line.find(" #") {
+        Some(i) => line.get(..i).unwrap_or(line),
+        None => line,
+    }
+}
+
+/// Splits on whitespace, keeping double-quoted tokens together (quotes removed).
+fn tokens(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// AppArmor path glob match.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let s: Vec<char> = path.chars().collect();
+    expand_braces(&p).iter().any(|alt| matches(alt, &s))
+}
+
+/// `{a,b}` alternatives (nesting allowed), and `@{var}` → `**`.
+fn expand_braces(p: &[char]) -> Vec<Vec<char>> {
+    let mut i = 0;
+    while i < p.len() {
+        let c = p.get(i).copied().unwrap_or(' ');
+        if c == '@' && p.get(i + 1) == Some(&'{') {
+            let end = p.iter().skip(i).position(|c| *c == '}').map(|e| e + i);
+            if let Some(end) = end {
+                let mut v: Vec<char> = p.get(..i).unwrap_or_default().to_vec();
+                v.extend(['*', '*']);
+                v.extend_from_slice(p.get(end + 1..).unwrap_or_default());
+                return expand_braces(&v);
+            }
+        }
+        if c == '{' {
+            let mut depth = 0;
+            let mut parts = Vec::new();
+            let mut start = i + 1;
+            let mut j = i;
+            while j < p.len() {
+                match p.get(j) {
+                    Some('{') => depth += 1,
+                    Some('}') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            parts.push((start, j));
+                            break;
+                        }
+                    }
+                    Some(',') if depth == 1 => {
+                        parts.push((start, j));
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            if j >= p.len() {
+                return vec![p.to_vec()];
+            }
+            let mut out = Vec::new();
+            for (a, b) in parts {
+                let mut v: Vec<char> = p.get(..i).unwrap_or_default().to_vec();
+                v.extend_from_slice(p.get(a..b).unwrap_or_default());
+                v.extend_from_slice(p.get(j + 1..).unwrap_or_default());
+                out.extend(expand_braces(&v));
+            }
+            return out;
+        }
+        i += 1;
+    }
+    vec![p.to_vec()]
+}
+
+fn matches(p: &[char], s: &[char]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some('*') if p.get(1) == Some(&'*') => {
+            let rest = p.get(2..).unwrap_or_default();
+            (0..=s.len()).any(|k| matches(rest, s.get(k..).unwrap_or_default()))
+        }
+        Some('*') => {
+            let rest = p.get(1..).unwrap_or_default();
+            let mut k = 0;
+            loop {
+                if matches(rest, s.get(k..).unwrap_or_default()) {
+                    return true;
+                }
+                match s.get(k) {
+                    Some('/') | None => return false,
+                    Some(_) => k += 1,
+                }
+            }
+        }
+        Some('?') => matches!(s.first(), Some(c) if *c != '/') && matches(p.get(1..).unwrap_or_default(), s.get(1..).unwrap_or_default()),
+        Some('[') => {
+            let Some(end) = p.iter().position(|c| *c == ']') else { return false };
+            let Some(c) = s.first() else { return false };
+            let class = p.get(1..end).unwrap_or_default();
+            let (neg, class) = match class.first() {
+                Some('^') => (true, class.get(1..).unwrap_or_default()),
+                _ => (false, class),
+            };
+            let mut hit = false;
+            let mut k = 0;
+            while k < class.len() {
+                let a = class.get(k).copied().unwrap_or(' ');
+                if class.get(k + 1) == Some(&'-') && k + 2 < class.len() {
+                    let b = class.get(k + 2).copied().unwrap_or(' ');
+                    hit |= a <= *c && *c <= b;
+                    k += 3;
+                } else {
+                    hit |= a == *c;
+                    k += 1;
+                }
+            }
+            hit != neg && matches(p.get(end + 1..).unwrap_or_default(), s.get(1..).unwrap_or_default())
+        }
+        Some(pc) => s.first() == Some(pc) && matches(p.get(1..).unwrap_or_default(), s.get(1..).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ubuntu_bwrap_profile_header() {
+        let text = "abi <abi/4.0>,\ninclude <tunables/global>\n\nprofile bwrap /usr/bin/bwrap flags=(unconfined) {\n  userns,\n  # Site-specific additions\n  include if exists <local/bwrap>\n}\n\nprofile unpriv_bwrap flags=(attach_disconnected) {\n}\n";
+        assert_eq!(headers(text), vec![("bwrap".to_string(), "/usr/bin/bwrap".to_string())]);
+    }
+
+    #[test]
+    fn path_named_profile_and_globs() {
+        let text = "/opt/app/** flags=(unconfined) {\n userns,\n}\n";
+        assert_eq!(headers(text), vec![("/opt/app/**".to_string(), "/opt/app/**".to_string())]);
+        assert!(glob_match("/usr/bin/bwrap", "/usr/bin/bwrap"));
+        assert!(!glob_match("/usr/bin/bwrap", "/usr/local/bin/bwrap"));
+        assert!(glob_match("/home/*/.codex/packages/**/codex-resources/bwrap", "/home/u/.codex/packages/standalone/releases/0.1/codex-resources/bwrap"));
+        assert!(!glob_match("/home/*/x", "/home/a/b/x"));
+        assert!(glob_match("/usr/{bin,sbin}/bw[a-z]ap", "/usr/sbin/bwrap"));
+        assert!(glob_match("@{HOME}/.codex/**/bwrap", "/root/.codex/p/bwrap"));
+    }
+}

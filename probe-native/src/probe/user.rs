@@ -1,0 +1,131 @@
+//! The identity and restrictions a probe child takes on before it probes: the target user (`--as-user` or the
+//! unit's `User=`), the unit's `NoNewPrivileges=` and its seccomp filters, in systemd's order (ids first,
+//! filters last, so a `SystemCallFilter=` cannot stop the id change).
+
+use std::ffi::CString;
+use std::path::PathBuf;
+
+use nix::unistd::{Gid, Uid, User, getgrouplist, setgroups, setresgid, setresuid};
+use seccompiler::BpfProgram;
+
+/// A user to probe as.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// As given (`nobody`, `65534`).
+    pub spec: String,
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+    pub name: Option<String>,
+    pub home: Option<PathBuf>,
+}
+
+/// Resolves `USER|UID`. A uid without a passwd entry probes with gid = uid and no supplementary groups.
+pub fn resolve(spec: &str) -> Result<Target, String> {
+    let spec_t = spec.trim();
+    let user = match spec_t.parse::<u32>() {
+        Ok(n) => User::from_uid(Uid::from_raw(n)).ok().flatten(),
+        Err(_) => match User::from_name(spec_t) {
+            Ok(Some(u)) => Some(u),
+            Ok(None) => return Err(format!("--as-user: no such user `{spec_t}`")),
+            Err(e) => return Err(format!("--as-user: cannot look up `{spec_t}`: {e}")),
+        },
+    };
+    match user {
+        Some(u) => {
+            let groups = CString::new(u.name.clone())
+                .ok()
+                .and_then(|c| getgrouplist(&c, u.gid).ok())
+                .unwrap_or_else(|| vec![u.gid]);
+            Ok(Target { spec: spec_t.to_string(), uid: u.uid, gid: u.gid, groups, name: Some(u.name), home: Some(u.dir) })
+        }
+        None => {
+            let n = spec_t.parse::<u32>().map_err(|_| format!("--as-user: no such user `{spec_t}`"))?;
+            let gid = Gid::from_raw(n);
+            Ok(Target { spec: spec_t.to_string(), uid: Uid::from_raw(n), gid, groups: vec![], name: None, home: None })
+        }
+    }
+}
+
+/// Test-only fault switches, read from `NSDOCTOR_TEST_FAULT` (comma-separated). They exist so the integration
+/// tests can reproduce host policies this machine does not have; they only ever take privileges away or stall a
+/// step, and a report produced under one says so in `producer`.
+/// * `drop-caps-after-userns`: `capset(0)` right after each `unshare(CLONE_NEWUSER…)`, which is what Ubuntu's
+///   AppArmor `unprivileged_userns` transition does to the new namespace's capabilities.
+/// * `hang=<step-id>`: the child stalls before that step (timeout handling).
+#[derive(Debug, Clone, Default)]
+pub struct Fault {
+    pub drop_caps_after_userns: bool,
+    pub hang: Option<String>,
+    pub raw: Option<String>,
+}
+
+impl Fault {
+    pub fn from_env() -> Fault {
+        let Ok(raw) = std::env::var("NSDOCTOR_TEST_FAULT") else { return Fault::default() };
+        let mut f = Fault { raw: Some(raw.clone()), ..Fault::default() };
+        for item in raw.split(',').map(str::trim) {
+            if item == "drop-caps-after-userns" {
+                f.drop_caps_after_userns = true;
+            } else if let Some(step) = item.strip_prefix("hang=") {
+                f.hang = Some(step.to_string());
+            }
+        }
+        if f.drop_caps_after_userns || f.hang.is_some() { f } else { Fault::default() }
+    }
+}
+
+/// Everything a probe child applies before probing.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    pub target: Option<Target>,
+    pub no_new_privs: bool,
+    pub filters: Vec<BpfProgram>,
+}
+
+impl Setup {
+    /// Runs in the child. An error means the child could not become what it should probe as.
+    pub fn apply(&self) -> Result<(), String> {
+        if let Some(t) = &self.target {
+            setgroups(&t.groups).map_err(|e| format!("setgroups: {e}"))?;
+            setresgid(t.gid, t.gid, t.gid).map_err(|e| format!("setresgid({}): {e}", t.gid))?;
+            setresuid(t.uid, t.uid, t.uid).map_err(|e| format!("setresuid({}): {e}", t.uid))?;
+            // Dropping ids from root clears the dumpable flag, which makes /proc/self/uid_map root-owned
+            // and the map write fail with EACCES (tooling.md §7 gotcha); the real service is dumpable.
+            nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))?;
+        }
+        if self.no_new_privs {
+            nix::sys::prctl::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"))?;
+        }
+        for f in &self.filters {
+            seccompiler::apply_filter(f).map_err(|e| format!("seccomp: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops every capability of the calling thread (test fault, see [`Fault`]).
+#[expect(unsafe_code, reason = "capset has no safe wrapper in nix or libc")]
+pub fn drop_all_caps() -> Result<(), nix::errno::Errno> {
+    let mut hdr = libc_cap_header { version: 0x2008_0522, pid: 0 };
+    let data = [libc_cap_data { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    // SAFETY: header and two data structs laid out as the kernel's _LINUX_CAPABILITY_VERSION_3 ABI.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut libc_cap_header, data.as_ptr()) };
+    if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
+}
+
+#[repr(C)]
+#[allow(non_camel_case_types)]
+struct libc_cap_header {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+#[allow(non_camel_case_types)]
+struct libc_cap_data {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
