@@ -170,6 +170,18 @@ impl<'a> Ctx<'a> {
     fn root(&self) -> Option<bool> {
         self.r.identity.euid.get().or(self.r.identity.uid.get()).map(|u| *u == 0)
     }
+    /// CAP_SYS_ADMIN in the initial user namespace (what `capable()` checks): root outside any user namespace,
+    /// unless its effective set lacks the capability (container root).
+    fn privileged(&self) -> Option<bool> {
+        let root = self.root()?;
+        if !root || self.r.platform.in_userns.is_true() {
+            return Some(false);
+        }
+        match self.r.process.cap_eff.get().and_then(|h| has_cap(h, CAP_SYS_ADMIN_BIT)) {
+            Some(false) => Some(false),
+            _ => Some(true),
+        }
+    }
     pub(crate) fn label(&self) -> Option<&str> {
         self.r.process.apparmor_label.get().map(String::as_str)
     }
@@ -512,7 +524,8 @@ fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
     let v = c.ubuntu_version();
     let (score, conf, why) = match (restriction_on, v) {
         (Some(true), _) => (85, Confidence::Medium, "the text matches the transition's symptom and the restriction is on"),
-        (_, Some(v)) if v >= 2310 => (75, Confidence::Medium, "the text matches the transition's symptom on an Ubuntu release that restricts user namespaces by default"),
+        (_, Some(v)) if v >= 2404 => (75, Confidence::Medium, "the text matches the transition's symptom on an Ubuntu release that restricts user namespaces by default"),
+        (_, Some(2310)) => (50, Confidence::Low, "the text matches the transition's symptom; on 23.10 the restriction was opt-in"),
         (_, Some(_)) => (35, Confidence::Low, "the text matches, but this Ubuntu release predates the restriction"),
         _ if c.distro_id().is_none() => (60, Confidence::Low, "the text matches the most common cause of this wording (Ubuntu 24.04+); the distro is unknown"),
         _ => (30, Confidence::Low, "the text matches, but the restriction is an Ubuntu kernel feature and this is not Ubuntu"),
@@ -625,7 +638,7 @@ fn apparmor_restriction_covered(c: &Ctx) -> Option<Cand> {
 
 /// NSD111: Debian/Arch `kernel.unprivileged_userns_clone=0` (EPERM for callers without CAP_SYS_ADMIN).
 fn userns_clone_sysctl_disabled(c: &Ctx) -> Option<Cand> {
-    if c.root() == Some(true) {
+    if c.privileged() == Some(true) {
         // capable(CAP_SYS_ADMIN) passes the check, but every unprivileged user (a service user) is blocked.
         let v = c.r.sysctl.unprivileged_userns_clone.get().filter(|v| **v == 0)?;
         return Some(
@@ -869,7 +882,7 @@ fn nested_sandbox_limit(c: &Ctx) -> Option<Cand> {
 /// EPERM on a namespace creation that a seccomp filter (not the kernel) would explain.
 fn seccomp_ns_eperm(c: &Ctx) -> Vec<Evidence> {
     let mut v = Vec::new();
-    if c.r.process.chrooted.is_true() || c.r.sysctl.unprivileged_userns_clone.get() == Some(&0) && c.root() != Some(true) {
+    if c.r.process.chrooted.is_true() || c.r.sysctl.unprivileged_userns_clone.get() == Some(&0) && c.privileged() != Some(true) {
         return v;
     }
     if c.userns_err() == Some("EPERM") || c.userns_err() == Some("ENOSYS") {
@@ -1207,7 +1220,11 @@ fn unit_syscall_filter_errno(c: &Ctx) -> Option<Cand> {
     let s = c.syms.iter().find(|s| s.s.errno == Some("ENOSYS") && matches!(s.s.kind, K::BwrapOther | K::MountSlave | K::MountTmpfs | K::ProcMount))?;
     let systemd = c.systemd_ev();
     let filtered = c.seccomp_filtered();
-    if filtered == Some(false) || (systemd.is_none() && filtered.is_none()) {
+    if filtered == Some(false) || (systemd.is_none() && filtered.is_none()) || c.container() == Some("gvisor") {
+        return None; // gVisor lacks some syscalls for real (google/gvisor#14451)
+    }
+    // openat2 arrived in 5.6: an older kernel's ENOSYS is genuine.
+    if c.kernel_release().and_then(kernel_version).is_some_and(|v| v < (5, 6)) {
         return None;
     }
     Some(
@@ -1333,9 +1350,15 @@ fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     }
     // A root-owned setuid bwrap whose own run still fails at namespace creation did not get its privileges
     // (missing file capabilities on old builds, containers/bubblewrap#102; NNP; nosuid; capset).
-    let replay_create_fail = c.syms.iter().find(|s| s.pointer.starts_with("/replays/") && matches!(s.s.kind, K::BwrapKernelNoUserns | K::BwrapNoPermissions | K::BwrapCreateFailed | K::BwrapCreateEnospc));
+    // Setuid only helps when the run does not ask for a user namespace itself (bwrap clones as root then);
+    // with `--unshare-user` a working setuid bwrap still needs user namespaces (host-policies.md §7.4).
+    let replay_create_fail = c.syms.iter().find(|s| {
+        s.pointer.starts_with("/replays/")
+            && matches!(s.s.kind, K::BwrapKernelNoUserns | K::BwrapNoPermissions | K::BwrapCreateFailed)
+            && replay_of(c, &s.pointer).is_some_and(|r| !r.argv.iter().any(|a| a == "--unshare-user" || a == "--unshare-all"))
+    });
     if let (Some(s), Some(0)) = (replay_create_fail, b.owner_uid.get().copied()) {
-        if c.userns_err().is_some() {
+        if matches!(c.userns_err(), Some("EINVAL" | "EPERM")) {
             return Some(
                 cand("NSD161", 90, Confidence::Medium,
                     format!("Unprivileged user namespaces are unavailable here, so {} must work as a setuid helper, but its own run still fails at namespace creation: it is not getting the privileges the setuid bit should give (file capabilities an old build expects, NoNewPrivileges, a nosuid mount, an empty bounding set).", b.path),
@@ -1359,7 +1382,8 @@ fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     if c.r.process.no_new_privs.is_true() {
         broken.push(ev("/process/no_new_privs", "true", "NoNewPrivs makes execve ignore the setuid bit"));
     }
-    let blocked = c.userns_err().is_some() || !c.caps_lost().is_empty();
+    // Only blocks that a working setuid bwrap gets past: the clone sysctl (EPERM) and AppArmor's restriction.
+    let blocked = c.userns_err() == Some("EPERM") || !c.caps_lost().is_empty();
     if broken.is_empty() || !blocked {
         return None;
     }
@@ -1370,6 +1394,17 @@ fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
             .evs(broken)
             .fix(remedy::setuid_broken(c)),
     )
+}
+
+/// `6.8.0-45-generic` → (6, 8).
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+fn replay_of<'a>(c: &'a Ctx, pointer: &str) -> Option<&'a crate::report::Replay> {
+    let idx: usize = pointer.strip_prefix("/replays/")?.split('/').next()?.parse().ok()?;
+    c.r.replays.get(idx)
 }
 
 /// NSD162: newuidmap/newgidmap (rootless podman/buildah) cannot write the maps.

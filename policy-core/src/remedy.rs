@@ -111,7 +111,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
                     &vpath,
                 ),
             ),
-            Some(v) if v >= 2310 => out.push(
+            Some(v) if v >= 2404 => out.push(
                 verify_path(
                     rem(
                         "enable-stock-bwrap-profile",
@@ -253,7 +253,7 @@ pub(crate) fn userns_clone_sysctl(ctx: &Ctx) -> Vec<Remediation> {
             "linux-hardened: use a setuid bwrap (Arch `bubblewrap-suid`) instead of unprivileged user namespaces",
             true,
             true,
-            "setuid bwrap is deprecated upstream and refuses some options; Codex always passes --unshare-user, which still needs the sysctl.",
+            "setuid bwrap clones with CAP_SYS_ADMIN, so the switch no longer stops it; but it is deprecated upstream, refuses some options, and every user gets a root-run helper.",
         ));
     }
     if ctx.distro_id() == Some("debian") && ctx.version_major().is_some_and(|v| v <= 10) {
@@ -467,7 +467,7 @@ pub(crate) fn container_no_caps(ctx: &Ctx) -> Vec<Remediation> {
         "Create a user namespace first (bwrap `--unshare-user`; Codex does since openai/codex#13624)",
         false,
         true,
-        "none: inside the new user namespace root gets the capabilities the container withheld.",
+        "none where the container's seccomp profile allows user namespaces (Podman's default, seccomp=unconfined); under Docker's default profile creating the user namespace is refused too, so apply the next fix as well.",
     )];
     if ctx.cfg.tool == "codex" {
         v.push(rem("upgrade-codex", "Upgrade Codex to a release that always passes --unshare-user", false, true, "none."));
@@ -585,7 +585,8 @@ pub(crate) fn newuidmap(_ctx: &Ctx) -> Vec<Remediation> {
             true,
             "the user owns 65536 extra ids.",
         )
-        .cmd("grep \"^$USER:\" /etc/subuid /etc/subgid || sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 \"$USER\"")
+        .cmd("cat /etc/subuid /etc/subgid   # pick a 65536-id range no other user has")
+        .cmd("grep \"^$USER:\" /etc/subuid /etc/subgid || sudo usermod --add-subuids <start>-<start+65535> --add-subgids <start>-<start+65535> \"$USER\"")
         .verify("podman unshare cat /proc/self/uid_map"),
     ]
 }

@@ -65,7 +65,7 @@ rules! {
     "NSD144" "unit-proc-hardening" Error SystemdUnitHardening
         "The systemd unit's ProtectKernelTunables=/ProcSubset= stop the sandbox's /proc";
     "NSD145" "unit-syscall-filter-errno" Error SystemdUnitHardening
-        "The systemd unit's syscall filter answers a call bwrap needs with ENOSYS or EPERM";
+        "The systemd unit's syscall filter answers a call bwrap needs with ENOSYS";
     "NSD151" "selinux-userns-denied" Error SelinuxDenial
         "SELinux denies the user namespace or its mounts";
     "NSD161" "setuid-helper-broken" Error SetuidSandboxBroken
