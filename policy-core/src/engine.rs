@@ -619,6 +619,21 @@ fn apparmor_restriction_covered(c: &Ctx) -> Option<Cand> {
         return None;
     }
     let path = c.bwrap_path();
+    if c.privileged() == Some(true) && profile.is_none() {
+        // Root is exempt (the restriction only applies to callers without CAP_SYS_ADMIN): say so, not "a profile".
+        return Some(
+            cand(
+                "NSD103",
+                20,
+                Confidence::High,
+                "Ubuntu's AppArmor restriction of unprivileged user namespaces is on, but this probe ran as root, which it exempts. A service user running the sandbox is restricted: probe as that user with `sudo nsdoctor check --as-user <user>`.".to_string(),
+                "informational for root; the restriction applies to every unprivileged user",
+            )
+            .ev(Some(rev))
+            .ev(c.r.identity.euid.get().map(|u| ev("/identity/euid", u.to_string(), "the probe ran as root")))
+            .ev(c.replay_ev()),
+        );
+    }
     Some(
         cand(
             "NSD103",

@@ -60,23 +60,43 @@ fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, InputError> {
     serde_json::from_str(text).map_err(|e| InputError::new(format!("{what} is not valid JSON: {e}")))
 }
 
+/// Only the version, read first so that a future format gets a clear message rather than a field error.
+#[derive(serde::Deserialize)]
+struct Peek {
+    schema_version: Option<serde_json::Value>,
+}
+
 /// Parses a probe report (JSON bytes), checking size, encoding, `schema_version` and invariants.
+///
+/// The text is parsed twice (version first, then the typed report) straight from the string: going through
+/// `serde_json::Value` would compile a second deserializer for every type, which doubles the wasm.
 pub fn parse_report(bytes: &[u8]) -> Result<ProbeReport, InputError> {
     let text = checked_text(bytes, "report", MAX_REPORT_BYTES)?;
-    let value = parse_json(text, "report")?;
-    let Some(obj) = value.as_object() else {
+    if text.trim().is_empty() {
+        return Err(InputError::new("report is empty"));
+    }
+    // serde accepts a sequence for a struct; a report is always an object.
+    if !text.trim_start().starts_with('{') {
         return Err(InputError::new("report is not a JSON object"));
-    };
-    match obj.get("schema_version") {
+    }
+    let peek: Peek = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            InputError::new("report is not a JSON object")
+        } else {
+            InputError::new(format!("report is not valid JSON: {e}"))
+        }
+    })?;
+    match peek.schema_version {
         None => return Err(InputError::new("report has no `schema_version` (expected 1)")),
         Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
         Some(v) => {
+            let shown: String = v.to_string().chars().take(40).collect();
             return Err(InputError::new(format!(
-                "unsupported report schema_version {v} (this nsdoctor reads {SCHEMA_VERSION})"
+                "unsupported report schema_version {shown} (this nsdoctor reads {SCHEMA_VERSION})"
             )));
         }
     }
-    let report: ProbeReport = serde_json::from_value(value)
+    let report: ProbeReport = serde_json::from_str(text)
         .map_err(|e| InputError::new(format!("report does not match the probe-report schema: {e}")))?;
     validate_report(&report)?;
     Ok(report)
@@ -85,8 +105,13 @@ pub fn parse_report(bytes: &[u8]) -> Result<ProbeReport, InputError> {
 /// Parses a sandbox config (JSON bytes).
 pub fn parse_config(bytes: &[u8]) -> Result<SandboxConfig, InputError> {
     let text = checked_text(bytes, "config", MAX_REPORT_BYTES)?;
-    let value = parse_json(text, "config")?;
-    serde_json::from_value(value)
+    if text.trim().is_empty() {
+        return Err(InputError::new("config is empty"));
+    }
+    if !text.trim_start().starts_with('{') {
+        return Err(InputError::new("config is not a JSON object"));
+    }
+    serde_json::from_str(text)
         .map_err(|e| InputError::new(format!("config does not match the sandbox-config schema: {e}")))
 }
 

@@ -435,7 +435,7 @@ pub(crate) fn container_seccomp(ctx: &Ctx) -> Vec<Remediation> {
             "Kubernetes: use Localhost seccomp/AppArmor profiles that allow unshare, mount and pivot_root, with an unmasked /proc",
             true,
             true,
-            "the pod may create namespaces; `procMount: Unmasked` needs `hostUsers: false` and is refused by the baseline/restricted Pod Security levels.",
+            "the pod may create namespaces; `procMount: Unmasked` needs `hostUsers: false` and is refused by the baseline/restricted Pod Security levels. You write the two Localhost profiles: the runtime's default seccomp profile plus unshare/clone with namespace flags, mount, umount2 and pivot_root; an AppArmor profile allowing userns, mount, umount and pivot_root.",
         ).file(file(ArtifactKind::Kubernetes, "pod-security-context.yaml", yaml)));
     } else {
         let compose = "# nsdoctor: let bwrap create namespaces in this container\nservices:\n  agent:\n    security_opt:\n      - seccomp=unconfined\n      - apparmor=unconfined\n      - systempaths=unconfined\n";

@@ -228,12 +228,13 @@ fn md_cell(s: &str) -> String {
     clean(s).replace('|', "\\|").replace('`', "'")
 }
 
-/// JSON: the structured diagnosis with `rendered` (plain text) filled in. Keys are sorted; same input, same bytes.
+/// JSON: the structured diagnosis with `rendered` (plain text) filled in. Fields in declaration order, maps
+/// sorted (BTreeMap): same input, same bytes.
 pub fn json(d: &Diagnosis) -> String {
     let mut full = d.clone();
     full.rendered = text(d, false);
-    match serde_json::to_value(&full) {
-        Ok(v) => serde_json::to_string_pretty(&v).map(|s| s + "\n").unwrap_or_default(),
+    match serde_json::to_string_pretty(&full) {
+        Ok(s) => s + "\n",
         Err(e) => crate::error_json("internal", &e.to_string()),
     }
 }

@@ -1,0 +1,222 @@
+#!/bin/sh
+# Stage 2 of the kernel-lab guest (see ../run). Runs every scenario as uid 1000 and as root: the real
+# `nsdoctor probe` under the restriction, `nsdoctor diagnose` on its report, the real bwrap under the same
+# restriction, and `nsdoctor diagnose --error-text` on bwrap's stderr. Judges nothing: every output goes to
+# /tmp/out, which is sent to the host as a gzipped tar on the second serial port; the host asserts.
+export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+umask 022
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t securityfs securityfs /sys/kernel/security
+dmesg -n 1                      # keep audit records off the console; they are collected from dmesg below
+echo 0 > /proc/sys/kernel/printk_ratelimit   # ... all of them (without auditd they go through printk)
+hostname nsdoctor-lab
+
+. /lab/config.sh                # written by ../run: NSD_PROBE_ARGS, NSD_BWRAP_ARGS_*, NSD_CASE_TIMEOUT, NSD_ONLY
+OUT=/tmp/out
+mkdir -p "$OUT"
+up() { cut -d' ' -f1 /proc/uptime; }
+echo "=== kernel-lab guest: $(uname -r), /init reached at $(up)s"
+
+{
+  echo "kernel: $(uname -r)"
+  echo "lsm: $(cat /sys/kernel/security/lsm)"
+  echo "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled)"
+  echo "apparmor namespaces/mask: $(cat /sys/kernel/security/apparmor/features/namespaces/mask 2>&1)"
+  for f in /proc/sys/kernel/unprivileged_userns_clone /proc/sys/kernel/apparmor_restrict_unprivileged_userns \
+           /proc/sys/kernel/apparmor_restrict_unprivileged_unconfined /proc/sys/user/max_user_namespaces \
+           /proc/sys/user/max_net_namespaces; do
+    echo "$f = $(cat "$f" 2>&1)"
+  done
+  echo "nsdoctor: $(nsdoctor --version 2>&1)"
+  echo "bwrap: $(bwrap --version 2>&1)"
+  echo "apparmor_parser: $(apparmor_parser --config-file=/dev/null --version 2>&1 | head -1)"
+} > "$OUT/guest-info.txt" 2>&1
+
+# Profiles compiled on the host by the AppArmor 4.x parser (abi 4.0) and loaded here by Debian's 3.0.8 loader.
+aa_load()   { apparmor_parser --config-file=/dev/null -r -B "/lab/profiles/$1.bin" >>"$OUT/apparmor.log" 2>&1 || echo "LOAD FAILED $1" >>"$OUT/apparmor.log"; }
+aa_remove() { printf '%s' "$1" > /sys/kernel/security/apparmor/.remove 2>>"$OUT/apparmor.log"; }
+
+# A chroot that still sees every binary: bind mounts under /srv/jail.
+mkdir -p /srv/jail
+for d in bin sbin usr lib lib64 etc lab; do mkdir -p "/srv/jail/$d" && mount --bind "/$d" "/srv/jail/$d"; done
+mkdir -p /srv/jail/proc /srv/jail/dev /srv/jail/tmp /srv/jail/sys
+mount -t proc proc /srv/jail/proc
+mount --bind /dev /srv/jail/dev
+mount -t tmpfs -o mode=1777 tmpfs /srv/jail/tmp
+
+# ubuntu_env CMD...: CMD in a private mount namespace that looks like Ubuntu 24.04 from userspace:
+# /proc/sys/kernel is a tmpfs copy plus apparmor_restrict_unprivileged_userns=1 (the real kernel lacks it),
+# the AppArmor unconfined_restrictions/userns feature file, Ubuntu's os-release, and an /etc/apparmor.d with
+# abi/4.0 and the unprivileged_userns profile. The denial itself is real: userns_shim.so moves the task into
+# the (loaded) unprivileged_userns profile right after the namespace is created, as Ubuntu's kernel does.
+ubuntu_env() {
+  unshare -m sh -c '
+    set -e
+    k=/run/ubuntu-sys-kernel; mkdir -p $k; mount -t tmpfs tmpfs $k
+    cp -a /proc/sys/kernel/. $k/ 2>/dev/null || true
+    echo 1 > $k/apparmor_restrict_unprivileged_userns
+    echo 0 > $k/apparmor_restrict_unprivileged_userns_complain
+    echo 0 > $k/apparmor_restrict_unprivileged_userns_force
+    mount --bind $k /proc/sys/kernel
+    u=/sys/kernel/security/apparmor/features/policy/unconfined_restrictions
+    f=/run/ubuntu-unconfined-restrictions; mkdir -p $f; mount -t tmpfs tmpfs $f
+    echo yes > $f/change_profile; echo 1 > $f/userns
+    mount --bind $f $u
+    mount --bind /lab/ubuntu/os-release /etc/os-release
+    mount --bind /lab/ubuntu/apparmor.d /etc/apparmor.d
+    exec "$@"' ubuntu_env "$@"
+}
+
+# run_case SCENARIO WHO NETWORK FACTS
+#   WHO: uid1000 | root | asuser (root running `nsdoctor probe --as-user user`, the service-user mode; its bwrap
+#   replay runs as uid 1000). NETWORK: none | bridge (the sandbox config). FACTS: `--fact` pairs for the error
+#   text. Set by the scenario: WRAP (a function run around everything, e.g. ubuntu_env), LABEXEC (labexec
+#   options applying the restriction), BWRAP_VIA (words between labexec and bwrap, e.g. aa-exec -p P --),
+#   CHECK_TOO=1 (also run `nsdoctor check --format json`, compared with probe+diagnose by the host).
+run_case() {
+  name=$1 who=$2 net=$3 facts=$4
+  if [ -n "${NSD_ONLY:-}" ] && ! echo " $NSD_ONLY " | grep -q " $name "; then return 0; fi
+  d=$OUT/cases/$name.$who
+  mkdir -p "$d"
+  t0=$(up)
+  as="" probe_as="" bwrap_as=""
+  user_opts="--uid 1000"
+  [ -n "${NNP_FOR_USER:-}" ] && user_opts="$user_opts --nnp"
+  case "$who" in
+    uid1000) as=$user_opts; bwrap_as=$user_opts ;;
+    asuser) probe_as="--as-user user"; bwrap_as=$user_opts ;;
+  esac
+  echo "$name $who $net" > "$d/case"
+  # 1. the probe, under the restriction (stdout opened here, as root, before labexec drops privileges)
+  # shellcheck disable=SC2086
+  $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $as -- \
+      nsdoctor probe --network "$net" $probe_as $NSD_PROBE_ARGS > "$d/probe.json" 2> "$d/probe.err"
+  echo $? > "$d/probe.rc"
+  # 2. diagnose that report (pure: runs unrestricted)
+  nsdoctor diagnose "$d/probe.json" --format json > "$d/diag.json" 2> "$d/diag.err"
+  echo $? > "$d/diag.rc"
+  if [ -n "${CHECK_TOO:-}" ]; then
+    # shellcheck disable=SC2086
+    $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $as -- \
+        nsdoctor check --network "$net" $probe_as $NSD_PROBE_ARGS --format json > "$d/check.json" 2> "$d/check.err"
+    echo $? > "$d/check.rc"
+  fi
+  # 3. the real bwrap with the sandbox's argv, under the same restriction
+  if [ "$net" = none ]; then bargs=$NSD_BWRAP_ARGS_NONE; else bargs=$NSD_BWRAP_ARGS_BRIDGE; fi
+  # shellcheck disable=SC2086
+  (cd /tmp && $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $bwrap_as -- $BWRAP_VIA bwrap $bargs) \
+      > "$d/bwrap.out" 2> "$d/bwrap.err"
+  echo $? > "$d/bwrap.rc"
+  # 4. classify bwrap's stderr (only when there is one)
+  if [ -s "$d/bwrap.err" ]; then
+    r=no; [ "$who" = root ] && r=yes
+    # shellcheck disable=SC2086
+    nsdoctor diagnose --error-text "$d/bwrap.err" --fact root=$r $facts --format json \
+        > "$d/bwrapdiag.json" 2> "$d/bwrapdiag.err"
+    echo $? > "$d/bwrapdiag.rc"
+  fi
+  echo "$t0 $(up)" > "$d/uptime"
+  echo "=== case $name.$who done at $(up)s (probe rc $(cat "$d/probe.rc"), bwrap rc $(cat "$d/bwrap.rc"))"
+}
+
+# json_artifact DIAG.json KIND: the content of the first remediation file of KIND in a diagnosis, exactly as
+# nsdoctor printed it (serde_json's pretty output puts each field on its own line; busybox awk unescapes).
+json_artifact() {
+  awk -v kind="$2" '
+    /^[[:space:]]*\{/ { c = ""; k = 0 }
+    /"content": "/ { c = $0; sub(/^[^"]*"content": "/, "", c); sub(/",?[[:space:]]*$/, "", c) }
+    index($0, "\"kind\": \"" kind "\"") { k = 1 }
+    /^[[:space:]]*\}/ {
+      if (k && c != "") {
+        gsub(/\\\\/, "\001", c); gsub(/\\n/, "\n", c); gsub(/\\t/, "\t", c); gsub(/\\"/, "\"", c); gsub(/\001/, "\\", c)
+        printf "%s", c; exit
+      }
+      c = ""; k = 0
+    }' "$1"
+}
+# apply_sysctl_fix SCENARIO: the sysctl.d file nsdoctor offered for SCENARIO.uid1000, applied with sysctl -p.
+apply_sysctl_fix() {
+  json_artifact "$OUT/cases/$1.uid1000/diag.json" sysctl-d > "$OUT/fix-$1.conf"
+  sysctl -p "$OUT/fix-$1.conf" > "$OUT/fix-$1.log" 2>&1
+}
+
+both() { run_case "$1" uid1000 "$2" "$3"; run_case "$1" root "$2" "$3"; }
+reset_case() { WRAP=""; LABEXEC=""; BWRAP_VIA=""; NNP_FOR_USER=""; CHECK_TOO=""; }
+sysctl_w() { echo "$2" > "/proc/sys/$1"; }
+MAXU=$(cat /proc/sys/user/max_user_namespaces)
+MAXN=$(cat /proc/sys/user/max_net_namespaces)
+DEB="--fact distro=debian --fact kernel=$(uname -r)"
+
+# ---- scenarios (expectations: ../expect.py) ----
+# A "-fixed" scenario applies the remediation nsdoctor printed for the scenario before it (extracted on the
+# host from `nsdoctor diagnose`, see ../run) and runs again: the real kernel must then let bwrap through.
+reset_case
+CHECK_TOO=1
+both unrestricted none "$DEB"
+reset_case
+
+sysctl_w kernel/unprivileged_userns_clone 0
+both userns-clone-0 none "$DEB"
+run_case userns-clone-0 asuser none "$DEB"
+apply_sysctl_fix userns-clone-0
+run_case userns-clone-0-fixed uid1000 none "$DEB"
+sysctl_w kernel/unprivileged_userns_clone 1
+
+sysctl_w user/max_user_namespaces 0
+both max-userns-0 none "$DEB"
+apply_sysctl_fix max-userns-0
+run_case max-userns-0-fixed uid1000 none "$DEB"
+sysctl_w user/max_user_namespaces "$MAXU"
+
+sysctl_w user/max_net_namespaces 0
+both max-netns-0-none none "$DEB"
+both max-netns-0-bridge bridge "$DEB"
+sysctl_w user/max_net_namespaces "$MAXN"
+
+# systemd RestrictNamespaces=yes: the seccomp filter plus the service context (INVOCATION_ID is set by systemd
+# for every unit it starts); an unprivileged User= implies NoNewPrivileges=yes.
+LABEXEC="--seccomp-restrict-ns --env INVOCATION_ID=6e0f5e1a7c3b4d2a9f1e8d7c6b5a4f3e"; NNP_FOR_USER=1
+both seccomp-restrict-ns none "$DEB --fact service=systemd"
+run_case seccomp-restrict-ns asuser none "$DEB --fact service=systemd"
+reset_case
+
+# An AppArmor profile attached to the binary's path, abi 4.0, without a `userns,` rule (upstream mediation,
+# kernel >= 6.7: operation="userns_create" denied, EACCES). bwrap runs under the same profile via aa-exec,
+# as it would when the probed tool starts it (the profile's `file,` rule inherits on exec).
+aa_load nsdoctor-lab-nouserns
+BWRAP_VIA="aa-exec -p nsdoctor-lab-nouserns --"
+both apparmor-no-userns-rule none "$DEB"
+aa_remove nsdoctor-lab-nouserns
+reset_case
+
+# Ubuntu 24.04: create-time transition into unprivileged_userns (real Ubuntu/Debian 13 profile, enforce mode).
+aa_load unprivileged_userns
+WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"; CHECK_TOO=1
+both ubuntu-2404-transition none "--fact distro=ubuntu --fact distro-version=24.04"
+# ... then the AppArmor profile nsdoctor prints for bwrap, installed and loaded as a user would.
+CHECK_TOO=""
+cp /lab/fixes/ubuntu-2404-transition.profile "/lab/ubuntu/apparmor.d/$(cat /lab/fixes/ubuntu-2404-transition.name)"
+apparmor_parser --config-file=/dev/null -r -B /lab/fixes/ubuntu-2404-transition.bin >>"$OUT/apparmor.log" 2>&1 \
+  || echo "LOAD FAILED ubuntu-2404-transition fix" >>"$OUT/apparmor.log"
+run_case ubuntu-2404-transition-fixed uid1000 none "--fact distro=ubuntu --fact distro-version=24.04"
+aa_remove "$(cat /lab/fixes/ubuntu-2404-transition.pname)"
+rm -f "/lab/ubuntu/apparmor.d/$(cat /lab/fixes/ubuntu-2404-transition.name)"
+reset_case
+
+LABEXEC="--chroot /srv/jail"
+both chroot none "$DEB --fact chroot=yes"
+reset_case
+
+# ---- collect ----
+cat /sys/kernel/security/apparmor/profiles > "$OUT/apparmor-profiles.txt" 2>&1
+dmesg | grep -o 'apparmor="[A-Z]*".*' | sed 's/ pid=[0-9]*//' | sort | uniq -c > "$OUT/apparmor-audit.txt"
+echo "guest-end $(up)" >> "$OUT/guest-info.txt"
+echo "=== kernel-lab guest: all cases done at $(up)s, sending results"
+stty -F /dev/ttyS1 raw -echo -opost 2>/dev/null
+tar -C "$OUT" -cf - . | gzip -1 > /dev/ttyS1
+echo "=== kernel-lab guest: end at $(up)s"
+poweroff -f
