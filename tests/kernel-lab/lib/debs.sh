@@ -13,13 +13,18 @@ NSD_APT_UPDATED=0
 
 nsd_log() { printf '[%s %s] %s\n' "${NSD_LOG_TAG:-nsdoctor-lab}" "$(date +%T)" "$*" >&2; }
 
-# The archive URL the host already uses for its Debian release (so a CI mirror is honoured), else deb.debian.org.
+# The archive URL the host's apt already uses for its Debian release (so a CI mirror is honoured); set
+# NSDOCTOR_DEBIAN_MIRROR when apt has none configured.
 nsd_debian_mirror() {
   if [ -n "${NSDOCTOR_DEBIAN_MIRROR:-}" ]; then echo "$NSDOCTOR_DEBIAN_MIRROR"; return; fi
   local codename m=""
   codename=$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-bookworm}")
   m=$(apt-get indextargets --format '$(SITE) $(RELEASE)' 2>/dev/null | awk -v c="$codename" '$2 == c {print $1; exit}')
-  echo "${m:-http://deb.debian.org/debian}"
+  if [ -z "$m" ]; then
+    nsd_log "no Debian archive configured for apt; set NSDOCTOR_DEBIAN_MIRROR"
+    return 1
+  fi
+  echo "$m"
 }
 
 nsd_apt_update_once() {
@@ -82,8 +87,10 @@ nsd_apparmor4() {
   local d=$NSD_CACHE/aa4
   mkdir -p "$d/lists/partial" "$d/debs"
   if [ ! -f "$d/trixie.sources" ]; then
+    local mirror
+    mirror=$(nsd_debian_mirror) || return 1
     printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-      "$(nsd_debian_mirror)" > "$d/trixie.sources"
+      "$mirror" > "$d/trixie.sources"
   fi
   local apto=(-o "Dir::Etc::SourceList=$d/trixie.sources" -o Dir::Etc::SourceParts=/nonexistent
               -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o Acquire::Languages=none)
