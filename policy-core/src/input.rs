@@ -15,6 +15,39 @@ pub const MAX_ERROR_TEXT_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_STRING_BYTES: usize = 1024 * 1024;
 /// Most probe steps / replays / bwrap candidates accepted.
 pub const MAX_ITEMS: usize = 256;
+/// Deepest JSON nesting accepted. The report model is at most 6 levels deep; checked by a byte scan before
+/// any parsing, so a hostile document never reaches the parser's recursion.
+pub const MAX_DEPTH: usize = 32;
+
+/// The deepest `[`/`{` nesting outside strings, stopping as soon as `limit` is exceeded.
+fn json_depth_exceeds(text: &str, limit: usize) -> bool {
+    let mut depth: usize = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth = depth.saturating_add(1);
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
 
 /// Why input was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +85,18 @@ fn checked_text<'a>(bytes: &'a [u8], what: &str, limit: usize) -> Result<&'a str
     })
 }
 
+pub(crate) fn check_depth(text: &str, what: &str) -> Result<(), InputError> {
+    if json_depth_exceeds(text, MAX_DEPTH) {
+        return Err(InputError::new(format!("{what} is nested deeper than {MAX_DEPTH} levels")));
+    }
+    Ok(())
+}
+
 fn parse_json(text: &str, what: &str) -> Result<serde_json::Value, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::new(format!("{what} is empty")));
     }
+    check_depth(text, what)?;
     // serde_json refuses nesting deeper than 128 with an error (no stack overflow).
     serde_json::from_str(text).map_err(|e| InputError::new(format!("{what} is not valid JSON: {e}")))
 }
@@ -79,6 +120,7 @@ pub fn parse_report(bytes: &[u8]) -> Result<ProbeReport, InputError> {
     if !text.trim_start().starts_with('{') {
         return Err(InputError::new("report is not a JSON object"));
     }
+    check_depth(text, "report")?;
     let peek: Peek = serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
             InputError::new("report is not a JSON object")
@@ -111,6 +153,7 @@ pub fn parse_config(bytes: &[u8]) -> Result<SandboxConfig, InputError> {
     if !text.trim_start().starts_with('{') {
         return Err(InputError::new("config is not a JSON object"));
     }
+    check_depth(text, "config")?;
     serde_json::from_str(text)
         .map_err(|e| InputError::new(format!("config does not match the sandbox-config schema: {e}")))
 }
@@ -266,4 +309,35 @@ pub fn facts_from_json(json: &str) -> Result<Vec<String>, InputError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_scan_ignores_brackets_in_strings() {
+        assert!(!json_depth_exceeds(r#"{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[[["}"#, 3));
+        assert!(json_depth_exceeds("[[[[", 3));
+        assert!(!json_depth_exceeds("[[[]]]", 3));
+        assert!(json_depth_exceeds(&format!("{}{}", "{\"a\":".repeat(40), "1"), MAX_DEPTH));
+    }
+
+    #[test]
+    fn hostile_documents_get_one_line_reasons() {
+        for (doc, want) in [
+            ("".to_string(), "empty"),
+            ("[1]".to_string(), "not a JSON object"),
+            (format!("{{\"schema_version\":1,\"source\":{}1{}}}", "[".repeat(100), "]".repeat(100)), "nested deeper"),
+            (format!("{}{}", "{\"a\":".repeat(10_000), "1"), "nested deeper"),
+            ("{\"schema_version\": 2}".to_string(), "unsupported report schema_version 2"),
+            ("{\"schema_version\": \"1\"}".to_string(), "unsupported report schema_version"),
+            ("{\"schema_version\": 1, \"bogus\": 0}".to_string(), "unknown field `bogus`"),
+        ] {
+            let e = parse_report(doc.as_bytes()).unwrap_err();
+            assert!(e.message.contains(want), "{doc:.60}: {}", e.message);
+            assert!(!e.message.contains('\n'));
+        }
+        assert!(parse_report(b"{\"schema_version\": 1}").is_ok());
+    }
 }

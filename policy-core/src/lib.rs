@@ -101,6 +101,9 @@ pub fn render_json_str(diagnosis_json: &str, format: &str) -> String {
     if diagnosis_json.len() > input::MAX_REPORT_BYTES {
         return error_json("input", "diagnosis is too large");
     }
+    if let Err(e) = input::check_depth(diagnosis_json, "diagnosis") {
+        return error_json("input", &e.message);
+    }
     let d: Diagnosis = match serde_json::from_str(diagnosis_json) {
         Ok(d) => d,
         Err(e) => return error_json("input", &format!("diagnosis is not valid: {e}")),
