@@ -164,7 +164,8 @@ def notes_for(report, diag):
     f0 = (diag.get("findings") or [{}])[0] if diag else {}
     aa = (report or {}).get("apparmor") or {}
     pfb = (aa.get("profiles_for_bwrap") or {}).get("observed")
-    if f0.get("code") == "NSD103" and pfb == {}:
+    # NSD103 must name the real reason: a profile for bwrap, or (without one) that root is exempt.
+    if f0.get("code") == "NSD103" and pfb == {} and "exempt" not in (f0.get("summary") or ""):
         notes.append("NSD103 says the sandbox's bwrap has a profile allowing userns, but the report found none "
                      "(profiles_for_bwrap is empty); the caller is exempt for another reason (uid %s)" % (
                          ((report.get("identity") or {}).get("uid") or {}).get("observed")))
