@@ -349,6 +349,26 @@ impl<'a> Ctx<'a> {
             .or_else(|| self.r.bwrap.selected.clone())
             .unwrap_or_else(|| "/usr/bin/bwrap".to_string())
     }
+    /// Whether the namespaces are created by bwrap (Codex, OpenClaw, Flatpak, pressure-vessel, sandbox-runtime)
+    /// rather than by the program itself (Chromium/Electron, podman): AppArmor fixes attach to that binary.
+    pub(crate) fn uses_bwrap(&self) -> bool {
+        let t = self.cfg.tool.to_ascii_lowercase();
+        let own = ["chrom", "electron", "podman", "buildah", "firefox", "brave", "vscode", "code", "slack", "discord"];
+        self.cfg.bwrap_path.is_some()
+            || self.r.config.bwrap_path.is_some()
+            || self.r.bwrap.selected.is_some()
+            || !own.iter().any(|o| t.contains(o))
+    }
+    /// The binary an AppArmor `userns` profile must attach to.
+    pub(crate) fn userns_binary(&self) -> String {
+        if self.uses_bwrap() {
+            return self.bwrap_path();
+        }
+        self.cfg.launcher.clone().unwrap_or_else(|| {
+            let t: String = self.cfg.tool.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            format!("/path/to/{}", if t.is_empty() { "program" } else { &t })
+        })
+    }
     fn bwrap_bin(&self) -> Option<&crate::report::BwrapBinary> {
         let p = self.bwrap_path();
         self.r.bwrap.binaries.iter().find(|b| b.path == p)
@@ -692,12 +712,25 @@ fn userns_clone_sysctl_disabled(c: &Ctx) -> Option<Cand> {
     if sys.is_some() || !c.text_only() {
         return None;
     }
+    // Chromium/Electron fall back to their setuid helper only when user namespaces are unavailable: on a
+    // distro whose kernel defaults the switch to 0, that is the first cause to look at.
+    let hardened = c.kernel_release().is_some_and(|k| k.contains("hardened"));
+    let default_off = hardened || (c.distro_id() == Some("debian") && c.version_major().is_some_and(|v| v <= 10));
+    if let Some(s) = c.sym(&[K::SuidHelperMisconfigured, K::NoUsableSandbox]).filter(|_| default_off) {
+        return Some(
+            cand("NSD111", 60, Confidence::Low,
+                "The program fell back to its setuid sandbox helper, which it only does when user namespaces are unavailable; this distro's kernel forbids unprivileged user namespaces by default (`kernel.unprivileged_userns_clone=0`).".to_string(),
+                "the setuid fallback ran on a kernel whose switch defaults to 0")
+                .ev(Some(Ctx::sym_ev(s, "the namespace sandbox was unavailable")))
+                .ev(c.distro_ev())
+                .fix(remedy::userns_clone_sysctl(c)),
+        );
+    }
     // Text only: EPERM at creation. Which distros default the switch to 0 decides the score.
     let (e, s) = c.text_create_errno()?;
     if e != "EPERM" || c.r.process.chrooted.is_true() {
         return None;
     }
-    let hardened = c.kernel_release().is_some_and(|k| k.contains("hardened"));
     let (score, why): (u32, &str) = match (c.distro_id(), c.version_major()) {
         _ if hardened => (85, "linux-hardened kernels default the switch to 0"),
         (Some("debian"), Some(v)) if v <= 10 => (82, "Debian 10 and older default the switch to 0"),

@@ -72,6 +72,9 @@ fn verify_path(r: Remediation, ctx: &Ctx, path: &str) -> Remediation {
 /// Ubuntu's AppArmor userns restriction: profile the exact bwrap → sysctl → Landlock fallback.
 pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
     let mut out = Vec::new();
+    if !ctx.uses_bwrap() {
+        return apparmor_restriction_for_program(ctx);
+    }
     let path = ctx.bwrap_path();
     let usr_bin = path == "/usr/bin/bwrap";
     let ver = ctx.ubuntu_version();
@@ -175,6 +178,52 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
         &vpath,
     ));
     out.extend(landlock_fallback(ctx));
+    out
+}
+
+/// Programs that create their own namespaces (Chromium/Electron): profile that binary, or use its setuid helper.
+fn apparmor_restriction_for_program(ctx: &Ctx) -> Vec<Remediation> {
+    let target = ctx.userns_binary();
+    let placeholder = target.starts_with("/path/to/");
+    let name = profile_name(ctx).replace("-bwrap", "-userns");
+    let profile = format!(
+        "# nsdoctor: let {target} create user namespaces under Ubuntu's AppArmor restriction.\n\
+         # Attach only to a root-owned, non-user-writable path{}.\n\
+         abi <abi/4.0>,\n\
+         include <tunables/global>\n\
+         \n\
+         profile {name} {target} flags=(unconfined) {{\n\
+         \x20 userns,\n\
+         \n\
+         \x20 include if exists <local/{name}>\n\
+         }}\n",
+        if placeholder { "; replace the placeholder with the program's real path" } else { "" }
+    );
+    let ppath = format!("/etc/apparmor.d/{name}");
+    let mut out = vec![
+        rem(
+            "apparmor-profile-for-program",
+            &format!("Give {target} its own AppArmor profile that allows `userns`"),
+            true,
+            true,
+            "only this program regains unprivileged user namespaces; everything else stays restricted. Needs AppArmor 4.0 userspace. Never attach it to a user-writable path (AppImages, extracted archives in $HOME).",
+        )
+        .file(file(ArtifactKind::ApparmorProfile, &ppath, &profile))
+        .cmd(format!("sudo apparmor_parser -r {ppath}"))
+        .verify(format!("sudo aa-status | grep {name}")),
+    ];
+    let conf = "# nsdoctor: turn off Ubuntu's AppArmor restriction of unprivileged user namespaces (host-wide).\nkernel.apparmor_restrict_unprivileged_userns = 0\n";
+    out.push(
+        rem(
+            "sysctl-disable-apparmor-userns-restriction",
+            "Turn the restriction off host-wide",
+            true,
+            true,
+            "re-opens unprivileged user namespaces to every process on the host.",
+        )
+        .file(file(ArtifactKind::SysctlD, "/etc/sysctl.d/60-nsdoctor-apparmor-userns.conf", conf))
+        .cmd("sudo sysctl -p /etc/sysctl.d/60-nsdoctor-apparmor-userns.conf"),
+    );
     out
 }
 
@@ -546,6 +595,26 @@ pub(crate) fn selinux(ctx: &Ctx) -> Vec<Remediation> {
 }
 
 pub(crate) fn setuid_broken(ctx: &Ctx) -> Vec<Remediation> {
+    if !ctx.uses_bwrap() {
+        // Chromium/Electron: the setuid helper is `chrome-sandbox` next to the program.
+        return vec![
+            rem(
+                "fix-chrome-sandbox",
+                "Make the app's `chrome-sandbox` helper root-owned and setuid (in the app's install directory)",
+                true,
+                true,
+                "a setuid-root helper that must stay patched; does not work from a nosuid mount (AppImages mounted under /tmp).",
+            )
+            .cmd("sudo chown root:root ./chrome-sandbox && sudo chmod 4755 ./chrome-sandbox"),
+            rem(
+                "allow-userns-for-app",
+                "Or let the app use its namespace sandbox: allow it user namespaces (see the AppArmor finding, if any)",
+                true,
+                true,
+                "per-app AppArmor profile or a host-wide sysctl, see that finding's trade-offs.",
+            ),
+        ];
+    }
     let path = ctx.bwrap_path();
     vec![
         rem(
@@ -557,13 +626,12 @@ pub(crate) fn setuid_broken(ctx: &Ctx) -> Vec<Remediation> {
         ),
         rem(
             "fix-setuid-helper",
-            "Or repair the setuid helper: root-owned, mode 4755, on a filesystem mounted without nosuid, no NoNewPrivileges",
+            "Or repair the setuid bwrap: root-owned, mode 4755, on a filesystem mounted without nosuid, no NoNewPrivileges",
             true,
             true,
             "a setuid-root helper is a privilege boundary that must be kept patched.",
         )
-        .cmd(format!("sudo chown root:root {0} && sudo chmod 4755 {0}", sh(&path)))
-        .cmd("# Chromium/Electron: sudo chown root:root chrome-sandbox && sudo chmod 4755 chrome-sandbox (in the app's directory)"),
+        .cmd(format!("sudo chown root:root {0} && sudo chmod 4755 {0}", sh(&path))),
     ]
 }
 

@@ -281,6 +281,9 @@ const NEEDLES: &[&str] = &[
 
 /// Classifies every line of `text`. Linear in the text length; bounded output.
 pub fn classify(text: &str) -> Vec<Symptom> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
     let present: Vec<&str> = NEEDLES.iter().copied().filter(|n| text.contains(n)).collect();
     let mut out: Vec<Symptom> = Vec::new();
     if present.is_empty() {
