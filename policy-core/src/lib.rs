@@ -35,6 +35,7 @@ pub mod report;
 pub mod rules;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod summary;
 pub mod symptoms;
 
 pub use config::SandboxConfig;

@@ -8,8 +8,17 @@ use std::fmt::Write as _;
 use crate::diagnosis::{Diagnosis, Finding, Remediation, Severity, Verdict};
 use crate::rules::{RULES, Rule};
 
+/// True when no byte can start a character that [`clean`] escapes: C0 controls and DEL, and the lead bytes of
+/// C1 controls (0xC2), U+061C (0xD8), the U+200x/U+202x/U+206x bidi marks (0xE2) and U+FEFF (0xEF).
+fn needs_no_escape(s: &str) -> bool {
+    s.bytes().all(|b| (b >= 0x20 && b != 0x7f && !matches!(b, 0xc2 | 0xd8 | 0xe2 | 0xef)) || b == b'\t')
+}
+
 /// Escapes C0/C1 controls (except tab) and Unicode bidi/format controls as `\u{…}`.
 pub fn clean(s: &str) -> String {
+    if needs_no_escape(s) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
@@ -231,8 +240,22 @@ fn md_cell(s: &str) -> String {
 /// JSON: the structured diagnosis with `rendered` (plain text) filled in. Fields in declaration order, maps
 /// sorted (BTreeMap): same input, same bytes.
 pub fn json(d: &Diagnosis) -> String {
-    let mut full = d.clone();
-    full.rendered = text(d, false);
+    /// The diagnosis with its rendering, without cloning it (`d.rendered` is empty, so skipped, here).
+    #[derive(serde::Serialize)]
+    struct WithText<'a> {
+        #[serde(flatten)]
+        d: &'a Diagnosis,
+        rendered: String,
+    }
+    // A diagnosis read back from JSON carries its old rendering: drop it so the key appears once.
+    let owned;
+    let d = if d.rendered.is_empty() {
+        d
+    } else {
+        owned = Diagnosis { rendered: String::new(), ..d.clone() };
+        &owned
+    };
+    let full = WithText { d, rendered: text(d, false) };
     match serde_json::to_string_pretty(&full) {
         Ok(s) => s + "\n",
         Err(e) => crate::error_json("internal", &e.to_string()),
@@ -334,5 +357,198 @@ pub fn html(d: &Diagnosis) -> String {
         out.push_str("</article>\n");
     }
     out.push_str("</section>\n");
+    out
+}
+
+// ---- Integration formats: `--format checks` (doctor checks) and `--format prometheus` (textfile collector).
+
+/// The `category` of every check: the one Codex's doctor gives its own sandbox check (`sandbox.helpers`), so an
+/// embedding doctor shows nsdoctor's checks in the same group.
+pub const CHECK_CATEGORY: &str = "sandbox";
+
+/// One doctor check, in the shape of a check in `codex doctor --json`.
+///
+/// Codex (`openai/codex`, `codex-rs/cli/src/doctor.rs`) prints one pretty JSON object `DoctorReport`
+/// `{schemaVersion, generatedAt, overallStatus, codexVersion, checks: [DoctorCheck]}` where `DoctorCheck` is
+/// `{id, category, status, summary, details, remediation, durationMs}`: `id` like `sandbox.helpers` or
+/// `state.paths`, `status` one of `ok` | `warning` | `fail` (snake_case `CheckStatus`), `summary` one line,
+/// `details` a list of `label: value` strings, `remediation` a string or `null`. nsdoctor emits the
+/// `checks` array itself (no envelope: the embedding doctor owns `overallStatus` and the version), and leaves
+/// out `durationMs` because the policy core has no clock.
+#[derive(serde::Serialize)]
+struct DoctorCheck {
+    id: String,
+    category: &'static str,
+    status: &'static str,
+    summary: String,
+    details: Vec<String>,
+    remediation: Option<String>,
+}
+
+/// A finding's check status: blocking or error → `fail`, warning → `warning`, info → `ok`.
+pub fn check_status(f: &Finding) -> &'static str {
+    if f.blocking || f.severity == Severity::Error {
+        "fail"
+    } else if f.severity == Severity::Warning {
+        "warning"
+    } else {
+        "ok"
+    }
+}
+
+/// Multi-line text as one cleaned line.
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).map(clean).collect::<Vec<_>>().join(" ")
+}
+
+fn finding_check(f: &Finding) -> DoctorCheck {
+    let mut details = vec![
+        format!("rule: {} {}", f.code, f.name),
+        format!("cause: {}", f.cause.as_str()),
+        format!(
+            "severity: {}, blocking: {}, confidence: {}, rank: {}",
+            f.severity.as_str(),
+            if f.blocking { "yes" } else { "no" },
+            f.confidence.as_str(),
+            f.rank
+        ),
+        format!("what happened: {}", one_line(&f.summary)),
+    ];
+    for e in &f.evidence {
+        details.push(format!("evidence: {} = {} ({})", clean(&e.pointer), one_line(&e.observed), one_line(&e.meaning)));
+    }
+    for (i, r) in f.remediations.iter().enumerate() {
+        details.push(format!("fix {}: {} ({})", letter(i), one_line(&r.title), flags(r)));
+        for file in &r.files {
+            details.push(format!("fix {} file: {}", letter(i), clean(&file.path)));
+        }
+        for c in &r.commands {
+            details.push(format!("fix {} $ {}", letter(i), one_line(c)));
+        }
+    }
+    details.push(format!("more: nsdoctor explain {}", f.code));
+    DoctorCheck {
+        id: format!("nsdoctor.{}", f.code),
+        category: CHECK_CATEGORY,
+        status: check_status(f),
+        summary: one_line(&f.title),
+        details,
+        remediation: f
+            .remediations
+            .first()
+            .map(|r| format!("{} (every fix: nsdoctor explain {})", one_line(&r.title), f.code)),
+    }
+}
+
+/// `--format checks`: a JSON array with one doctor check per finding (ranked order), or, when there is no
+/// finding, one `ok` check `nsdoctor.namespaces` carrying the headline. Pretty, trailing newline.
+pub fn checks(d: &Diagnosis) -> String {
+    let mut all: Vec<DoctorCheck> = d.findings.iter().map(finding_check).collect();
+    if all.is_empty() {
+        let mut details = vec![format!("verdict: {}", d.verdict.as_str()), format!("checked: {}", config_line(d))];
+        for c in &d.confirm {
+            details.push(format!("confirm: $ {}", one_line(c)));
+        }
+        all.push(DoctorCheck {
+            id: "nsdoctor.namespaces".to_string(),
+            category: CHECK_CATEGORY,
+            status: match d.verdict {
+                Verdict::Ok => "ok",
+                Verdict::Degraded => "warning",
+                Verdict::Blocked => "fail",
+            },
+            summary: one_line(&d.headline),
+            details,
+            remediation: None,
+        });
+    }
+    match serde_json::to_string_pretty(&all) {
+        Ok(s) => s + "\n",
+        Err(e) => crate::error_json("internal", &e.to_string()),
+    }
+}
+
+/// Longest label value emitted (characters); longer values are cut and end in `…`.
+pub const PROMETHEUS_MAX_LABEL_CHARS: usize = 256;
+
+/// A Prometheus label value, escaped per the text exposition format (`\` → `\\`, `"` → `\"`, newline →
+/// `\n`), other control and bidi characters shown as `\u{…}` (see [`clean`]; its backslash escaped in turn),
+/// cut to [`PROMETHEUS_MAX_LABEL_CHARS`].
+pub fn prometheus_label_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(PROMETHEUS_MAX_LABEL_CHARS));
+    let mut chars = s.chars();
+    for c in chars.by_ref().take(PROMETHEUS_MAX_LABEL_CHARS) {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => {
+                let mut buf = [0u8; 4];
+                for k in clean(c.encode_utf8(&mut buf)).chars() {
+                    if k == '\\' {
+                        out.push_str("\\\\");
+                    } else {
+                        out.push(k);
+                    }
+                }
+            }
+        }
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn prom_family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
+/// `--format prometheus`: the text exposition format for node_exporter's textfile collector. Gauges only, no
+/// timestamps, every metric family once with `# HELP` and `# TYPE`, label values escaped by
+/// [`prometheus_label_value`].
+pub fn prometheus(d: &Diagnosis) -> String {
+    let mut out = String::new();
+    let c = &d.config;
+    prom_family(&mut out, "nsdoctor_info", "The nsdoctor version and the sandbox config the diagnosis judged.");
+    let net = serde_json::to_value(c.network).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "nsdoctor_info{{version=\"{}\",tool=\"{}\",network=\"{}\",bwrap_path=\"{}\"}} 1",
+        prometheus_label_value(crate::VERSION),
+        prometheus_label_value(&c.tool),
+        prometheus_label_value(&net),
+        prometheus_label_value(c.bwrap_path.as_deref().unwrap_or(""))
+    );
+    prom_family(&mut out, "nsdoctor_verdict", "1 for the verdict of this run (ok, degraded or blocked), 0 for the others.");
+    for v in [Verdict::Ok, Verdict::Degraded, Verdict::Blocked] {
+        let _ = writeln!(out, "nsdoctor_verdict{{verdict=\"{}\"}} {}", v.as_str(), u8::from(d.verdict == v));
+    }
+    // A family without samples is left out (HELP/TYPE with no sample lines confuse some parsers).
+    if !d.findings.is_empty() {
+        prom_family(&mut out, "nsdoctor_finding", "1 per finding of this run.");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &d.findings {
+        let line = format!(
+            "nsdoctor_finding{{code=\"{}\",name=\"{}\",cause=\"{}\",severity=\"{}\",blocking=\"{}\"}} 1",
+            prometheus_label_value(&f.code),
+            prometheus_label_value(&f.name),
+            f.cause.as_str(),
+            f.severity.as_str(),
+            f.blocking
+        );
+        // A series may appear once per scrape.
+        if seen.insert(line.clone()) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    prom_family(&mut out, "nsdoctor_findings", "Findings of this run by severity.");
+    for s in [Severity::Error, Severity::Warning, Severity::Info] {
+        let n = d.findings.iter().filter(|f| f.severity == s).count();
+        let _ = writeln!(out, "nsdoctor_findings{{severity=\"{}\"}} {n}", s.as_str());
+    }
+    prom_family(&mut out, "nsdoctor_blocking_findings", "Findings of this run that alone stop the sandbox.");
+    let _ = writeln!(out, "nsdoctor_blocking_findings {}", d.findings.iter().filter(|f| f.blocking).count());
     out
 }

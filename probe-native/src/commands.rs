@@ -1,11 +1,15 @@
 //! The subcommands. All reading of files and stdin happens here; `policy-core` gets bytes and values.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use policy_core::input::{self, MAX_ERROR_TEXT_BYTES, MAX_REPORT_BYTES};
+use policy_core::summary::Summary;
 use policy_core::{Diagnosis, render, rules};
 
-use crate::{CheckArgs, ColorChoice, DiagnoseArgs, ExplainArgs, ExplainFormat, Format, OutputArgs, ProbeCmdArgs, RulesArgs, SchemaArgs};
+use crate::{
+    CheckArgs, ColorChoice, DiagnoseArgs, ExplainArgs, ExplainFormat, Format, OutputArgs, ProbeCmdArgs, RulesArgs, SchemaArgs,
+    SummarizeArgs, SummaryFormat,
+};
 
 /// Reads a file or `-` (stdin), refusing more than `limit` bytes without reading them all.
 pub fn read_input(path: &str, limit: usize) -> Result<Vec<u8>, String> {
@@ -52,6 +56,8 @@ pub fn print_diagnosis(d: &Diagnosis, out: &OutputArgs) -> Result<u8, String> {
         Format::Text => render::text(d, use_color(out.color)),
         Format::Markdown => render::markdown(d),
         Format::Json => render::json(d),
+        Format::Checks => render::checks(d),
+        Format::Prometheus => render::prometheus(d),
     };
     emit(&text)?;
     Ok(if d.verdict == policy_core::Verdict::Blocked { 1 } else { 0 })
@@ -117,4 +123,195 @@ pub fn probe(a: &ProbeCmdArgs) -> Result<u8, String> {
         None => emit(&json)?,
     }
     Ok(0)
+}
+
+/// How `summarize` names stdin in `FILE:LINE` error sources.
+const STDIN_NAME: &str = "<stdin>";
+
+/// What [`read_line_bounded`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum LineRead {
+    Eof,
+    Line,
+    /// The line was longer than the limit: consumed to its end, not kept.
+    TooLong,
+}
+
+/// Reads one line (without its `\n`) into `buf`, keeping at most `limit` bytes: a longer line is read to its end
+/// and dropped, so memory stays bounded whatever the input holds.
+fn read_line_bounded(r: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<LineRead> {
+    buf.clear();
+    let mut any = false;
+    let mut too_long = false;
+    loop {
+        let (used, done) = {
+            let chunk = match r.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok(match (any, too_long) {
+                    (false, _) => LineRead::Eof,
+                    (true, true) => LineRead::TooLong,
+                    (true, false) => LineRead::Line,
+                });
+            }
+            any = true;
+            let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (chunk.get(..i).unwrap_or_default(), true),
+                None => (chunk, false),
+            };
+            if !too_long {
+                if buf.len().saturating_add(part.len()) > limit {
+                    too_long = true;
+                    buf.clear();
+                } else {
+                    buf.extend_from_slice(part);
+                }
+            }
+            (part.len().saturating_add(usize::from(done)), done)
+        };
+        r.consume(used);
+        if done {
+            return Ok(if too_long { LineRead::TooLong } else { LineRead::Line });
+        }
+    }
+}
+
+/// Diagnoses one report's bytes into the summary, or counts the error under `source`.
+fn summarize_one(bytes: &[u8], source: &str, config: Option<&policy_core::SandboxConfig>, summary: &mut Summary) {
+    match input::parse_report(bytes) {
+        Ok(report) => {
+            let d = policy_core::diagnose(&report, config);
+            summary.add(&report, &d);
+        }
+        Err(e) => summary.add_error(source, &e.message),
+    }
+}
+
+/// One `summarize` input. The first non-blank line decides the format: a line that is a whole JSON object
+/// (`{…}` on one line) starts NDJSON, read line by line; anything else (a pretty-printed report starts with a
+/// lone `{`) is one JSON document, read whole up to the report size limit.
+fn summarize_input(path: &str, config: Option<&policy_core::SandboxConfig>, summary: &mut Summary) {
+    let name = if path == "-" { STDIN_NAME } else { path };
+    let mut reader: Box<dyn BufRead> = if path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
+            Err(e) => {
+                summary.add_error(name, &format!("cannot open: {e}"));
+                return;
+            }
+        }
+    };
+    let reader: &mut dyn BufRead = &mut reader;
+    let mut buf = Vec::new();
+    let mut line: u64 = 0;
+    let mut ndjson = false;
+    loop {
+        let read = match read_line_bounded(reader, &mut buf, MAX_REPORT_BYTES) {
+            Ok(r) => r,
+            Err(e) => {
+                summary.add_error(&format!("{name}:{}", line.saturating_add(1)), &format!("cannot read: {e}"));
+                return;
+            }
+        };
+        line = line.saturating_add(1);
+        match read {
+            LineRead::Eof => {
+                if line == 1 {
+                    summary.add_error(name, "input is empty");
+                } else if !ndjson {
+                    summary.add_error(name, "input holds only blank lines");
+                }
+                return;
+            }
+            LineRead::TooLong => {
+                ndjson = true;
+                summary.add_error(&format!("{name}:{line}"), &format!("line is longer than {MAX_REPORT_BYTES} bytes"));
+            }
+            LineRead::Line => {
+                let mut text = buf.trim_ascii();
+                if line == 1 {
+                    text = text.strip_prefix("\u{feff}".as_bytes()).unwrap_or(text);
+                }
+                if text.is_empty() {
+                    continue;
+                }
+                let one_line_object = text.starts_with(b"{") && text.ends_with(b"}");
+                if !(ndjson || one_line_object) {
+                    summarize_document(reader, &mut buf, name, config, summary);
+                    return;
+                }
+                ndjson = true;
+                summarize_one(text, &format!("{name}:{line}"), config, summary);
+            }
+        }
+        if buf.capacity() > 1024 * 1024 {
+            buf = Vec::new();
+        }
+    }
+}
+
+/// The rest of a one-document input: `head` holds its first non-blank line.
+fn summarize_document(
+    reader: &mut dyn BufRead,
+    head: &mut Vec<u8>,
+    name: &str,
+    config: Option<&policy_core::SandboxConfig>,
+    summary: &mut Summary,
+) {
+    head.push(b'\n');
+    let cap = MAX_REPORT_BYTES.saturating_sub(head.len()).saturating_add(1) as u64;
+    if let Err(e) = reader.take(cap).read_to_end(head) {
+        summary.add_error(name, &format!("cannot read: {e}"));
+        return;
+    }
+    if head.len() > MAX_REPORT_BYTES {
+        summary.add_error(name, &format!("report is too large (more than {MAX_REPORT_BYTES} bytes; NDJSON needs one report per line)"));
+        return;
+    }
+    summarize_one(head, name, config, summary);
+}
+
+/// `nsdoctor summarize FILE… | -`: exit 2 when no input held a valid report (one line on stderr, nothing on
+/// stdout), else the summary and exit 1 when any report is blocked, 0 otherwise. Invalid inputs are counted
+/// and listed in the summary and noted in one stderr line; they do not change the exit code.
+pub fn summarize(a: &SummarizeArgs) -> Result<u8, String> {
+    let config = match &a.config {
+        Some(p) => Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?),
+        None => None,
+    };
+    let mut summary = Summary::default();
+    for path in &a.inputs {
+        summarize_input(path, config.as_ref(), &mut summary);
+    }
+    let first_error = summary.error_samples().first().map(|e| format!("; first: {}: {}", e.source, e.message)).unwrap_or_default();
+    if summary.reports() == 0 {
+        return Err(format!(
+            "no valid report in {} input{} ({} input error{}{first_error})",
+            a.inputs.len(),
+            if a.inputs.len() == 1 { "" } else { "s" },
+            summary.input_errors(),
+            if summary.input_errors() == 1 { "" } else { "s" },
+        ));
+    }
+    let text = match a.format {
+        SummaryFormat::Text => summary.text(),
+        SummaryFormat::Json => summary.json(),
+        SummaryFormat::Markdown => summary.markdown(),
+        SummaryFormat::Prometheus => summary.prometheus(),
+    };
+    emit(&text)?;
+    if summary.input_errors() > 0 {
+        eprintln!(
+            "nsdoctor: warning: {} invalid input{} skipped{}",
+            summary.input_errors(),
+            if summary.input_errors() == 1 { "" } else { "s" },
+            crate::one_line(&first_error)
+        );
+    }
+    Ok(if summary.verdicts().blocked > 0 { 1 } else { 0 })
 }

@@ -1,6 +1,7 @@
 //! `nsdoctor`: probe this host (`check`, `probe`) or diagnose a saved report or error text (`diagnose`),
-//! and explain the rules (`explain`, `rules`, `schema`). Exit: 0 no blocking finding, 1 blocking finding,
-//! 2 usage or input error.
+//! summarize many saved reports (`summarize`), and explain the rules (`explain`, `rules`, `schema`).
+//! Exit: 0 no blocking finding, 1 blocking finding, 2 usage or input error (`summarize`: 2 only when no input
+//! was a valid report, else 1 when any report is blocked).
 
 mod commands;
 mod probe_cli;
@@ -28,6 +29,8 @@ enum Command {
     Probe(ProbeCmdArgs),
     /// Diagnose a saved probe report, or an error text with `--error-text`.
     Diagnose(DiagnoseArgs),
+    /// Count many saved probe reports (JSON files or NDJSON streams) by verdict, cause, distro and bwrap origin.
+    Summarize(SummarizeArgs),
     /// Print a rule's documentation.
     Explain(ExplainArgs),
     /// List every rule.
@@ -69,6 +72,11 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// A JSON array of doctor checks `{id, category, status, summary, details, remediation}` (the check shape of
+    /// `codex doctor --json`), one per finding, or one `ok` check when there is none.
+    Checks,
+    /// Prometheus text exposition for node_exporter's textfile collector.
+    Prometheus,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -95,6 +103,28 @@ pub struct DiagnoseArgs {
     pub facts: Vec<String>,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SummarizeArgs {
+    /// Probe reports: a JSON report per file, or NDJSON (one report per line); `-` reads stdin.
+    #[arg(value_name = "FILE|-", required = true)]
+    pub inputs: Vec<String>,
+    /// Sandbox config JSON to judge every report against, instead of each report's own.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+    Markdown,
+    /// Prometheus text exposition (fleet gauges).
+    Prometheus,
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,6 +167,7 @@ fn main() -> ExitCode {
         Some(Command::Check(a)) => commands::check(&a),
         Some(Command::Probe(a)) => commands::probe(&a),
         Some(Command::Diagnose(a)) => commands::diagnose(&a),
+        Some(Command::Summarize(a)) => commands::summarize(&a),
         Some(Command::Explain(a)) => commands::explain(&a),
         Some(Command::Rules(a)) => commands::rules(&a),
         Some(Command::Schema(a)) => commands::schema(&a),
