@@ -90,7 +90,13 @@ impl<'a> Ctx<'a> {
                 syms.push(Sym { pointer: "/observed_error".to_string(), s });
             }
         }
-        for (i, rp) in r.replays.iter().enumerate() {
+        // The sandbox's own replay first: rules cite the first matching symptom, and evidence from the sandbox's
+        // run ranks higher, so the order of the replays in the report must not decide it.
+        let sandbox = r.replays.iter().position(|rp| rp.name == "sandbox");
+        let mut order: Vec<usize> = (0..r.replays.len()).collect();
+        order.sort_by_key(|&i| Some(i) != sandbox);
+        for i in order {
+            let Some(rp) = r.replays.get(i) else { continue };
             for s in symptoms::classify(&rp.stderr) {
                 syms.push(Sym { pointer: format!("/replays/{i}/stderr"), s });
             }
@@ -352,12 +358,13 @@ impl<'a> Ctx<'a> {
     /// Whether the namespaces are created by bwrap (Codex, OpenClaw, Flatpak, pressure-vessel, sandbox-runtime)
     /// rather than by the program itself (Chromium/Electron, podman): AppArmor fixes attach to that binary.
     pub(crate) fn uses_bwrap(&self) -> bool {
+        // Whole words only: "codex" is not "code".
         let t = self.cfg.tool.to_ascii_lowercase();
-        let own = ["chrom", "electron", "podman", "buildah", "firefox", "brave", "vscode", "code", "slack", "discord"];
+        let own = ["chromium", "chrome", "electron", "podman", "buildah", "firefox", "brave", "vscode", "code", "slack", "discord"];
         self.cfg.bwrap_path.is_some()
             || self.r.config.bwrap_path.is_some()
             || self.r.bwrap.selected.is_some()
-            || !own.iter().any(|o| t.contains(o))
+            || !t.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| own.contains(&w))
     }
     /// The binary an AppArmor `userns` profile must attach to.
     pub(crate) fn userns_binary(&self) -> String {
@@ -1171,7 +1178,12 @@ fn proc_masked(c: &Ctx) -> Option<Cand> {
         )
         .ev(if step { c.step_ev(StepId::ProcMount, "EPERM mounting procfs") } else { None })
         .ev(text.map(|s| Ctx::sym_ev(s, "proc mount refused")))
-        .ev(masks.map(|m| ev("/platform/proc_masks", m.join(" "), "over-mounted /proc paths")))
+        .ev(masks.map(|m| {
+            // Sorted as the schema documents, so the evidence does not depend on the report's order.
+            let mut m = m.clone();
+            m.sort();
+            ev("/platform/proc_masks", m.join(" "), "over-mounted /proc paths")
+        }))
         .ev(c.container_ev())
         .fix(remedy::proc_masked(c)),
     )
@@ -1232,7 +1244,9 @@ fn unit_address_families(c: &Ctx) -> Option<Cand> {
 /// NSD143: a seccomp filter that kills (SIGSYS) — systemd `SystemCallFilter=` without `SystemCallErrorNumber=`.
 fn unit_syscall_filter_kill(c: &Ctx) -> Option<Cand> {
     let step = c.r.steps.iter().position(|s| matches!(&s.result, StepResult::Killed { signal } if signal == "SIGSYS"));
-    let replay = c.r.replays.iter().position(|r| matches!(&r.exit, ReplayExit::Signaled { signal } if signal == "SIGSYS") || matches!(r.exit, ReplayExit::Exited { code: 159 }));
+    let killed = |r: &crate::report::Replay| matches!(&r.exit, ReplayExit::Signaled { signal } if signal == "SIGSYS") || matches!(r.exit, ReplayExit::Exited { code: 159 });
+    // The sandbox's own run first, whatever the order of the replays (its evidence ranks the finding higher).
+    let replay = c.sandbox_replay().filter(|(_, r)| killed(r)).map(|(i, _)| i).or_else(|| c.r.replays.iter().position(killed));
     let text = c.sym(&[K::SeccompKill]);
     if step.is_none() && replay.is_none() && text.is_none() {
         return None;

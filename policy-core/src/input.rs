@@ -55,9 +55,21 @@ pub struct InputError {
     pub message: String,
 }
 
+/// Longest input-error message (characters). serde's messages quote what they refused (an unknown variant or
+/// field name, an invalid string), which is attacker-sized.
+const MAX_MESSAGE_CHARS: usize = 1024;
+
 impl InputError {
+    /// Messages quote the input, so they are made one line and inert here (controls and bidi characters escaped,
+    /// length capped): the wasm adapters put them straight into `{"error": {"message": …}}`.
     fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        let message = crate::render::clean(&message.into());
+        if message.chars().count() <= MAX_MESSAGE_CHARS {
+            return Self { message };
+        }
+        let mut cut: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+        cut.push('…');
+        Self { message: cut }
     }
 }
 

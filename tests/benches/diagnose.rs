@@ -1,15 +1,27 @@
-//! diagnose + JSON render per report, over every fixture (target: ≤ 20 µs per report on the 2-core CI machine).
+//! The policy engine's speed, over every fixture (target: diagnose + render ≤ 20 µs per report on the 2-core CI
+//! machine) and the error-text classifier's throughput (a 4 MiB text in ≤ 100 ms).
 //! Run: `cargo bench -p nsdoctor-tests --bench diagnose`; criterion prints time per iteration over all
-//! fixtures and the throughput in reports per second.
+//! fixtures and the throughput in reports per second. `bench/run` runs it with `--output-format bencher` and
+//! divides by the fixture count printed in each bench's name.
+//!
+//! * `diagnose+json`: diagnose a parsed report and render the diagnosis as JSON (the core figure).
+//! * `diagnose+text`: the same with the terminal renderer (what `nsdoctor check` prints, no colour).
+//! * `json-in-json-out`: report JSON text → diagnosis JSON, validation included: exactly what the wasm
+//!   `diagnose(text)` export runs, so `bench/run` can compare wasm-in-node with native.
+//! * `classify`: the error-text classifier on a 2.9 MiB text.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nsdoctor_tests::{fixtures, load};
 
 fn bench(c: &mut Criterion) {
-    let reports: Vec<_> = fixtures().into_iter().filter_map(|(_, p)| load(&p).ok()).collect();
+    let files = fixtures();
+    let reports: Vec<_> = files.iter().filter_map(|(_, p)| load(p).ok()).collect();
+    let texts: Vec<String> = files.iter().filter_map(|(_, p)| std::fs::read_to_string(p).ok()).collect();
+    let n = reports.len();
+
     let mut g = c.benchmark_group("diagnose+json");
-    g.throughput(Throughput::Elements(reports.len() as u64));
-    g.bench_function(format!("all {} fixtures", reports.len()), |b| {
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("all {n} fixtures"), |b| {
         b.iter(|| {
             let mut bytes = 0;
             for r in &reports {
@@ -19,10 +31,39 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    let mut g = c.benchmark_group("diagnose+text");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("all {n} fixtures"), |b| {
+        b.iter(|| {
+            let mut bytes = 0;
+            for r in &reports {
+                bytes += policy_core::render::text(&policy_core::diagnose(std::hint::black_box(r), None), false).len();
+            }
+            bytes
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("json-in-json-out");
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function(format!("all {} fixtures", texts.len()), |b| {
+        b.iter(|| {
+            let mut bytes = 0;
+            for t in &texts {
+                bytes += policy_core::diagnose_json_str(std::hint::black_box(t), None).len();
+            }
+            bytes
+        })
+    });
+    g.finish();
+
     let text = "bwrap: setting up uid map: Permission denied\n".repeat(1 << 16);
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("error text 2.9 MiB", |b| b.iter(|| policy_core::symptoms::classify(std::hint::black_box(&text)).len()));
+    g.bench_function(format!("error text {} bytes", text.len()), |b| {
+        b.iter(|| policy_core::symptoms::classify(std::hint::black_box(&text)).len())
+    });
     g.finish();
 }
 

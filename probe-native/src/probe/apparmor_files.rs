@@ -9,24 +9,42 @@ use std::path::Path;
 
 use policy_core::fact::Fact;
 
-use super::facts::{read, unavailable};
+use super::facts::unavailable;
 
 pub fn profiles_attaching_to(dir: &Path, exe: &str) -> Fact<BTreeMap<String, String>> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    const CAP: u64 = 1 << 20;
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => return unavailable(&dir.display().to_string(), &e),
     };
     let mut found = BTreeMap::new();
-    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    files.sort();
-    for path in files {
-        let Ok(md) = std::fs::metadata(&path) else { continue };
-        if !md.is_file() || md.len() > (1 << 20) {
+    // Names in one directory: byte order is `Path` order. The entry's type comes with the listing (d_type), so
+    // only symlinks (and file systems without d_type) cost a stat.
+    let mut files: Vec<(std::ffi::OsString, Option<std::fs::FileType>)> =
+        entries.filter_map(Result::ok).map(|e| (e.file_name(), e.file_type().ok())).collect();
+    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut buf = Vec::with_capacity(64 * 1024);
+    for (name, ft) in files {
+        let path = dir.join(&name);
+        let regular = match ft {
+            Some(ft) if ft.is_file() => true,
+            Some(ft) if ft.is_dir() => false,
+            _ => std::fs::metadata(&path).is_ok_and(|m| m.is_file()),
+        };
+        if !regular {
             continue;
         }
         let Some(p) = path.to_str() else { continue };
-        let Ok(text) = read(p) else { continue };
-        for (name, attach) in headers(&text) {
+        // Files over 1 MiB are skipped (read one byte past the cap to tell).
+        buf.clear();
+        let Ok(f) = std::fs::File::open(&path) else { continue };
+        if f.take(CAP + 1).read_to_end(&mut buf).is_err() || buf.len() as u64 > CAP {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&buf) else { continue };
+        for (name, attach) in headers(text) {
             if glob_match(&attach, exe) {
                 found.insert(name, p.to_string());
             }
@@ -237,5 +255,26 @@ mod tests {
         assert!(!glob_match("/home/*/x", "/home/a/b/x"));
         assert!(glob_match("/usr/{bin,sbin}/bw[a-z]ap", "/usr/sbin/bwrap"));
         assert!(glob_match("@{HOME}/.codex/**/bwrap", "/root/.codex/p/bwrap"));
+    }
+
+    #[test]
+    fn scan_follows_symlinks_skips_dirs_and_big_files_later_names_win() {
+        let dir = std::env::temp_dir().join(format!("nsdoctor-aa-scan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("abstractions")).unwrap_or_else(|e| panic!("{e}"));
+        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{e}"));
+        write("a-bwrap", "profile bwrap /usr/bin/bwrap flags=(unconfined) {\n userns,\n}\n");
+        write("abstractions/inner", "profile inner /usr/bin/bwrap {\n}\n");
+        write("c-other", "profile other /usr/bin/other {\n}\n");
+        let mut big = "profile big /usr/bin/bwrap {\n}\n".to_string();
+        big.push_str(&"#".repeat(1 << 20));
+        write("d-big", &big);
+        std::fs::write(dir.join("e-latin1"), b"profile latin /usr/bin/bwrap {\n# \xe9\n}\n").unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(dir.join("a-bwrap"), dir.join("b-link")).unwrap_or_else(|e| panic!("{e}"));
+        let found = profiles_attaching_to(&dir, "/usr/bin/bwrap");
+        let _ = std::fs::remove_dir_all(&dir);
+        let want: BTreeMap<String, String> = [("bwrap".to_string(), dir.join("b-link").display().to_string())].into();
+        assert_eq!(found, Fact::Observed(want));
+        assert!(matches!(profiles_attaching_to(Path::new("/nonexistent-nsdoctor"), "/x"), Fact::Unavailable(_)));
     }
 }

@@ -8,12 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use policy_core::fact::Fact;
-use policy_core::report::{BwrapBinary, BwrapFacts, Replay, ReplayExit};
+use policy_core::report::{BwrapBinary, Replay, ReplayExit};
 
-use super::exec::{self, Capture, Ended};
+use super::exec::{self, Ended};
 use super::facts::unavailable;
 use super::ladder::fact_errno;
-use super::user::Setup;
 
 const STDERR_CAP: usize = 64 * 1024;
 
@@ -91,8 +90,9 @@ fn find_named(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Stats one binary; `--version` is run unless `run_version` is false.
-pub fn describe(path: &Path, timeout: Duration, run_version: bool) -> BwrapBinary {
+/// Stats one binary; `version` is left `NotProbed` (see [`version_argv`], [`version_fact`]). The flag says
+/// whether the binary exists (then `--version` can be run).
+pub fn describe(path: &Path) -> (BwrapBinary, bool) {
     let p = path.display().to_string();
     let md = std::fs::metadata(path);
     let (setuid, owner_uid) = match &md {
@@ -107,26 +107,30 @@ pub fn describe(path: &Path, timeout: Duration, run_version: bool) -> BwrapBinar
         Ok(s) => Fact::Observed(s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID)),
         Err(e) => Fact::unavailable(&format!("statvfs {p} failed"), Some(fact_errno(e))),
     };
-    let version = if !run_version {
-        Fact::NotProbed
-    } else if md.is_err() {
-        Fact::unavailable("binary absent", None)
-    } else {
-        let out = exec::run_capture(&[p.clone(), "--version".to_string()], timeout, Capture::Stdout, None);
-        match out.exit {
-            Ended::Exited(0) => {
-                let text = String::from_utf8_lossy(&out.output);
-                // `bubblewrap 0.8.0`
-                match text.split_whitespace().nth(1) {
-                    Some(v) => Fact::Observed(v.to_string()),
-                    None => Fact::unavailable(&format!("unexpected --version output: {}", text.trim()), None),
-                }
+    let present = md.is_ok();
+    (BwrapBinary { path: p, version: Fact::NotProbed, setuid, owner_uid, user_writable, nosuid_mount }, present)
+}
+
+/// `bwrap --version`, run with [`exec::spawn_capture`] and `Capture::Stdout`.
+pub fn version_argv(path: &str) -> Vec<String> {
+    vec![path.to_string(), "--version".to_string()]
+}
+
+/// The version fact: from the `--version` run, or absent when the binary was not there to run.
+pub fn version_fact(out: Option<exec::Output>) -> Fact<String> {
+    let Some(out) = out else { return Fact::unavailable("binary absent", None) };
+    match out.exit {
+        Ended::Exited(0) => {
+            let text = String::from_utf8_lossy(&out.output);
+            // `bubblewrap 0.8.0`
+            match text.split_whitespace().nth(1) {
+                Some(v) => Fact::Observed(v.to_string()),
+                None => Fact::unavailable(&format!("unexpected --version output: {}", text.trim()), None),
             }
-            Ended::SpawnFailed(e) => Fact::unavailable("bwrap --version could not start", Some(fact_errno(e))),
-            other => Fact::unavailable(&format!("bwrap --version: {}", other.describe()), None),
         }
-    };
-    BwrapBinary { path: p, version, setuid, owner_uid, user_writable, nosuid_mount }
+        Ended::SpawnFailed(e) => Fact::unavailable("bwrap --version could not start", Some(fact_errno(e))),
+        other => Fact::unavailable(&format!("bwrap --version: {}", other.describe()), None),
+    }
 }
 
 /// The file or any ancestor directory is writable by someone other than root (then AppArmor attachment by
@@ -146,17 +150,6 @@ fn user_writable(path: &Path) -> bool {
     false
 }
 
-pub fn facts(explicit: Option<&str>, home: Option<&Path>, timeout: Duration) -> BwrapFacts {
-    let cands = discover(explicit, home);
-    let selected = cands.first().cloned();
-    let binaries = cands.iter().map(|(p, _)| describe(p, timeout, true)).collect();
-    BwrapFacts {
-        binaries,
-        selected: selected.as_ref().map(|(p, _)| p.display().to_string()),
-        selected_by: selected.map(|(_, how)| how.to_string()),
-    }
-}
-
 /// The sandbox's argv (Codex: openai/codex `codex-rs/linux-sandbox/src/bwrap.rs`, `--unshare-user` always since
 /// PR #13624, `--unshare-net` when the policy has no network) and the minimal one.
 pub fn replay_argvs(bwrap: &str, unshare_net: bool) -> Vec<(&'static str, Vec<String>)> {
@@ -172,8 +165,8 @@ pub fn replay_argvs(bwrap: &str, unshare_net: bool) -> Vec<(&'static str, Vec<St
     ]
 }
 
-pub fn replay(name: &str, argv: Vec<String>, setup: &Setup, timeout: Duration) -> Replay {
-    let out = exec::run_capture(&argv, timeout, Capture::Stderr, Some(setup));
+/// The replay's record from its run ([`exec::spawn_capture`] with `argv`, `Capture::Stderr` and the probe's setup).
+pub fn replay_of(name: &str, argv: Vec<String>, out: exec::Output, timeout: Duration) -> Replay {
     let mut stderr = String::from_utf8_lossy(&out.output).into_owned();
     if stderr.len() > STDERR_CAP {
         let mut cut = STDERR_CAP;

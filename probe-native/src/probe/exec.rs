@@ -49,11 +49,20 @@ pub struct Output {
 /// Runs `argv` (PATH lookup for a bare name) in a child that first applies `setup`; stdin and the other
 /// stream are /dev/null; at most 64 KiB of the captured stream are kept.
 pub fn run_capture(argv: &[String], timeout: Duration, capture: Capture, setup: Option<&Setup>) -> Output {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut c = spawn_capture(argv, capture, setup, None);
+    child::collect_all(std::slice::from_mut(&mut c), deadline);
+    finish_capture(c.into_run())
+}
+
+/// [`run_capture`] without the wait: the child is collected with others by [`child::collect_all`], then
+/// [`finish_capture`] reads its run.
+pub fn spawn_capture(argv: &[String], capture: Capture, setup: Option<&Setup>, gate: Option<&mut child::Gate>) -> child::Spawned {
     let cargs: Vec<CString> = argv.iter().filter_map(|a| CString::new(a.as_bytes()).ok()).collect();
     if cargs.len() != argv.len() || cargs.is_empty() {
-        return Output { output: Vec::new(), exit: Ended::SpawnFailed(Errno::EINVAL) };
+        return child::Spawned::not_started(Errno::EINVAL);
     }
-    let run = child::run(timeout, 64 * 1024, |fd| {
+    child::spawn(64 * 1024, gate, |fd| {
         if let Some(s) = setup {
             if let Err(e) = s.apply() {
                 child::send(&fd, &[SETUP_FAILED, e.as_bytes()].concat());
@@ -76,7 +85,11 @@ pub fn run_capture(argv: &[String], timeout: Duration, capture: Capture, setup: 
         let e = nix::unistd::execvp(prog, &cargs).err().unwrap_or(Errno::UnknownErrno);
         child::send(&fd, &[EXEC_FAILED, (e as i32).to_string().as_bytes()].concat());
         127
-    });
+    })
+}
+
+/// How a [`spawn_capture`] child ended and what it printed.
+pub fn finish_capture(run: child::ChildRun) -> Output {
     let exit = if let Some(rest) = run.output.strip_prefix(SETUP_FAILED) {
         Ended::SetupFailed(String::from_utf8_lossy(rest).into_owned())
     } else if let Some(rest) = run.output.strip_prefix(EXEC_FAILED) {

@@ -15,10 +15,12 @@ use super::ladder::{fact_errno, io_errno};
 pub fn read(path: &str) -> Result<String, std::io::Error> {
     use std::io::Read;
     let f = std::fs::File::open(path)?;
-    let mut s = String::new();
-    // /proc and /sys files are small; the cap keeps a weird file from costing memory.
-    f.take(1 << 20).read_to_string(&mut s)?;
-    Ok(s)
+    // /proc and /sys files are small; the cap keeps a weird file from costing memory. The buffer is sized up
+    // front so a /proc file comes in one read (`read_to_string` on an empty String probes with 32-byte reads,
+    // and each read of a seq_file costs a syscall).
+    let mut buf = Vec::with_capacity(8192);
+    f.take(1 << 20).read_to_end(&mut buf)?;
+    String::from_utf8(buf).map_err(|_| std::io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
 }
 
 /// An unavailable fact from an I/O error.
@@ -297,12 +299,13 @@ pub fn apparmor(bwrap: Option<&str>) -> AppArmorFacts {
 }
 
 /// Mount table rows we use: mount point (relative to our root) and per-mount options.
-struct MountRow {
+pub struct MountRow {
     mount_point: String,
     options: String,
 }
 
-fn mountinfo() -> Result<Vec<MountRow>, std::io::Error> {
+/// `/proc/self/mountinfo`, read once for [`chrooted`] and [`platform_scan`].
+pub fn mountinfo() -> Result<Vec<MountRow>, std::io::Error> {
     let text = read("/proc/self/mountinfo")?;
     let mut rows = Vec::new();
     for line in text.lines() {
@@ -326,7 +329,7 @@ fn unescape_mount(s: &str) -> String {
 /// its mount namespace. Decided by comparing with pid 1's root when both share a mount namespace (mount id +
 /// inode, so a chroot into a bind mount of / is caught), else by mountinfo: no mount is shown at `/` when the
 /// root is a plain directory.
-pub fn chrooted() -> Fact<bool> {
+pub fn chrooted(mountinfo: &Result<Vec<MountRow>, std::io::Error>) -> Fact<bool> {
     let same_mntns = match (std::fs::read_link("/proc/self/ns/mnt"), std::fs::read_link("/proc/1/ns/mnt")) {
         (Ok(a), Ok(b)) => Some(a == b),
         _ => None,
@@ -336,7 +339,7 @@ pub fn chrooted() -> Fact<bool> {
             return Fact::Observed(a != b);
         }
     }
-    match mountinfo() {
+    match mountinfo {
         Ok(rows) => {
             if !rows.iter().any(|r| r.mount_point == "/") {
                 Fact::Observed(true)
@@ -348,7 +351,7 @@ pub fn chrooted() -> Fact<bool> {
                 Fact::unavailable(why, None)
             }
         }
-        Err(e) => unavailable("/proc/self/mountinfo", &e),
+        Err(e) => unavailable("/proc/self/mountinfo", e),
     }
 }
 
@@ -382,8 +385,8 @@ fn container_env() -> Option<String> {
 }
 
 /// The unit from `/proc/self/cgroup` when the process sits directly in a `*.service` cgroup.
-pub fn cgroup_service_unit() -> Fact<String> {
-    match read("/proc/self/cgroup") {
+fn cgroup_service_unit(cgroup: &Result<String, std::io::Error>) -> Fact<String> {
+    match cgroup {
         Ok(s) => {
             let path = s.lines().find_map(|l| l.strip_prefix("0::")).or_else(|| s.lines().find_map(|l| l.split(':').nth(2)));
             match path.and_then(|p| p.rsplit('/').next()).filter(|last| last.ends_with(".service")) {
@@ -391,17 +394,38 @@ pub fn cgroup_service_unit() -> Fact<String> {
                 None => Fact::unavailable("not in a .service cgroup", None),
             }
         }
-        Err(e) => unavailable("/proc/self/cgroup", &e),
+        Err(e) => unavailable("/proc/self/cgroup", e),
     }
 }
 
-pub fn platform(proc_version: &Fact<String>, label: Option<&str>, uid_map: Option<&str>) -> Platform {
+/// The platform facts read from the host, waiting for the two that come from the probe child (its AppArmor label
+/// and uid_map): the reads run while the probe children do.
+pub struct PlatformScan {
+    platform: Platform,
+    /// A flatpak-run marker or a bwrap ancestor: nested in bwrap whatever the label says.
+    nested_bwrap_seen: bool,
+}
+
+impl PlatformScan {
+    pub fn finish(self, label: Option<&str>, uid_map: Option<&str>) -> Platform {
+        let mut p = self.platform;
+        p.nested_bwrap = Fact::Observed(label.is_some_and(|l| l.contains("bwrap")) || self.nested_bwrap_seen);
+        p.in_userns = match uid_map {
+            Some(m) => Fact::Observed(m.trim() != "0 0 4294967295"),
+            None => Fact::unavailable("/proc/self/uid_map not read", None),
+        };
+        p
+    }
+}
+
+pub fn platform_scan(proc_version: &Fact<String>, mountinfo: &Result<Vec<MountRow>, std::io::Error>) -> PlatformScan {
     let cg1 = read("/proc/1/cgroup").unwrap_or_default();
-    let cg_self = read("/proc/self/cgroup").unwrap_or_default();
+    let cg_self_read = read("/proc/self/cgroup");
+    let cg_self = cg_self_read.as_deref().unwrap_or_default();
     let cgroups = format!("{cg1}\n{cg_self}");
     let cenv = container_env();
     let version = proc_version.get().cloned().unwrap_or_default();
-    let rows = mountinfo();
+    let rows = mountinfo;
 
     let docker = exists("/.dockerenv") || cgroups.contains("/docker/") || cgroups.contains("docker-");
     let podman = exists("/run/.containerenv") || cenv.as_deref() == Some("podman") || cgroups.contains("/libpod");
@@ -414,15 +438,11 @@ pub fn platform(proc_version: &Fact<String>, label: Option<&str>, uid_map: Optio
     let wsl2 = version.contains("microsoft-standard") || version.contains("WSL2");
     let wsl1 = version.contains("Microsoft") && !wsl2;
     let flatpak = exists("/.flatpak-info");
-    let nested_bwrap = label.is_some_and(|l| l.contains("bwrap")) || exists("/run/.flatpak-info") || ancestor_is_bwrap();
-    let in_userns = match uid_map {
-        Some(m) => Fact::Observed(m.trim() != "0 0 4294967295"),
-        None => Fact::unavailable("/proc/self/uid_map not read", None),
-    };
-    let unit = cgroup_service_unit();
+    let nested_bwrap_seen = exists("/run/.flatpak-info") || ancestor_is_bwrap();
+    let unit = cgroup_service_unit(&cg_self_read);
     let systemd_service = std::env::var_os("INVOCATION_ID").is_some() || unit.get().is_some();
 
-    let (proc_masks, proc_sys_readonly) = match &rows {
+    let (proc_masks, proc_sys_readonly) = match rows {
         Ok(rows) => {
             let mut masks: Vec<String> = rows
                 .iter()
@@ -449,7 +469,7 @@ pub fn platform(proc_version: &Fact<String>, label: Option<&str>, uid_map: Optio
         Err(e) if e.kind() == ErrorKind::NotFound => Fact::Observed(true),
         Err(e) => unavailable("/proc/sys", &e),
     };
-    Platform {
+    let platform = Platform {
         docker: Fact::Observed(docker),
         podman: Fact::Observed(podman),
         kubernetes: Fact::Observed(kubernetes),
@@ -458,31 +478,39 @@ pub fn platform(proc_version: &Fact<String>, label: Option<&str>, uid_map: Optio
         wsl1: Fact::Observed(wsl1),
         wsl2: Fact::Observed(wsl2),
         flatpak: Fact::Observed(flatpak),
-        nested_bwrap: Fact::Observed(nested_bwrap),
-        in_userns,
+        nested_bwrap: Fact::NotProbed,
+        in_userns: Fact::NotProbed,
         systemd_service: Fact::Observed(systemd_service),
         systemd_unit: unit,
         proc_masks,
         proc_sys_readonly,
         proc_subset_pid,
-    }
+    };
+    PlatformScan { platform, nested_bwrap_seen }
 }
 
-/// An ancestor process is bwrap (we run inside a sandbox).
+/// An ancestor process is bwrap (we run inside a sandbox). One read per ancestor: `/proc/PID/stat` has both
+/// its command name and its parent.
 fn ancestor_is_bwrap() -> bool {
-    let mut pid = std::process::id();
+    /// (comm, ppid) from `pid (comm) state ppid …`: comm may contain spaces and parentheses, so it ends at the
+    /// last ')'.
+    fn stat_of(pid: u32) -> Option<(String, u32)> {
+        let stat = read(&format!("/proc/{pid}/stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(')')?;
+        let comm = head.split_once('(').map(|(_, c)| c.to_string())?;
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok())?;
+        Some((comm, ppid))
+    }
+    let Some((_, mut ppid)) = stat_of(std::process::id()) else { return false };
     for _ in 0..32 {
-        let Ok(stat) = read(&format!("/proc/{pid}/stat")) else { return false };
-        // `pid (comm) state ppid …`: comm may contain spaces and parentheses, so split at the last ')'.
-        let Some((_, rest)) = stat.rsplit_once(')') else { return false };
-        let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) else { return false };
         if ppid <= 1 {
             return false;
         }
-        if read(&format!("/proc/{ppid}/comm")).map(|c| c.trim() == "bwrap").unwrap_or(false) {
+        let Some((comm, next)) = stat_of(ppid) else { return false };
+        if comm.trim() == "bwrap" {
             return true;
         }
-        pid = ppid;
+        ppid = next;
     }
     false
 }

@@ -201,11 +201,12 @@ impl Parser<'_> {
             None => (false, w.strip_prefix('+').unwrap_or(&w)),
         };
         if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-            let n = i64::from_str_radix(hex, 16).map_err(|_| format!("bad number `{w}`"))?;
-            return Ok(Value::Number(Number::from(if neg { -n } else { n })));
+            let n = i64::from_str_radix(hex, 16).ok().and_then(|n| if neg { n.checked_neg() } else { Some(n) });
+            return n.map(|n| Value::Number(Number::from(n))).ok_or_else(|| format!("bad number `{w}`"));
         }
-        if let Ok(n) = digits.parse::<i64>() {
-            return Ok(Value::Number(Number::from(if neg { -n } else { n })));
+        // `checked_neg`: `--9223372036854775808` must not overflow (a fuzz finding); it falls through to f64.
+        if let Some(n) = digits.parse::<i64>().ok().and_then(|n| if neg { n.checked_neg() } else { Some(n) }) {
+            return Ok(Value::Number(Number::from(n)));
         }
         let f = digits.parse::<f64>().map_err(|_| format!("bad value `{w}`"))?;
         Ok(Number::from_f64(if neg { -f } else { f }).map(Value::Number).unwrap_or(Value::Null))

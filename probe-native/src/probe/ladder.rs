@@ -7,14 +7,20 @@
 //!   succeeds and the loopback setup is what fails (-EPERM), while a later `unshare(CLONE_NEWNET)` inside the
 //!   already-restricted user namespace would fail first: so loopback is probed where bwrap does it.
 //! * `syscalls`: clone3 (seccomp tell-tale) and the Landlock ABI.
-//! * `flags` (root only): each of CLONE_NEWNET/NEWNS/NEWPID alone without a user namespace.
+//! * `flags` (root only): each of CLONE_NEWNET/NEWNS/NEWPID alone without a user namespace. As root it runs in
+//!   the `syscalls` child, after clone3 and Landlock (`SyscallsFlags`); in a child of its own when that child
+//!   died before reaching it.
+//!
+//! The parts run concurrently: the parent forks all of them, reads the static facts, then collects every child
+//! against one deadline (`child::collect_all`). Each part makes its own namespaces from the same starting
+//! point, so none sees another's; the context (identity, process state) comes from the `syscalls` child.
 //!
 //! The child streams `Begin`/`Done` messages, one JSON line each, so a hang or a seccomp kill is pinned
 //! on the step that was running.
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
@@ -46,13 +52,16 @@ pub struct Context {
     pub process: ProcessState,
 }
 
-/// The parts of the ladder, each a separate child.
+/// The parts of the ladder, each a separate child. The children run concurrently (see [`spawn`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Main,
     UserNet,
     Syscalls,
     Flags,
+    /// Root: the syscall probes, then the flags, in one child (neither changes what the other sees: clone3 with
+    /// size 0 and the Landlock version query create nothing, and the flags come last).
+    SyscallsFlags,
 }
 
 impl Part {
@@ -76,6 +85,9 @@ impl Part {
             }
             Part::Syscalls => &[StepId::Clone3, StepId::Landlock],
             Part::Flags => &[StepId::FlagNet, StepId::FlagMnt, StepId::FlagPid],
+            Part::SyscallsFlags => {
+                &[StepId::Clone3, StepId::Landlock, StepId::FlagNet, StepId::FlagMnt, StepId::FlagPid]
+            }
         }
     }
 }
@@ -88,11 +100,19 @@ pub struct PartResult {
     pub setup_failed: Option<String>,
 }
 
-/// Runs one part in a child and turns what came back into steps: every step of the part is in the result,
-/// run or skipped with the reason.
-pub fn run_part(part: Part, setup: &Setup, fault: &Fault, timeout: Duration, want_context: bool) -> PartResult {
-    let run = child::run(timeout, 1 << 20, |fd| {
-        let mut l = Ladder { fd, fault: fault.clone() };
+/// Forks the child for one part; it takes on the probed identity and restrictions, sends the context when asked,
+/// and streams its steps. The parent collects it ([`child::collect_all`]) and hands the run to [`decode`].
+/// `timing`: the parent's `NSDOCTOR_TIMING` start, to print when each step is done. `gate`: see [`child::Gate`].
+pub fn spawn(
+    part: Part,
+    setup: &Setup,
+    fault: &Fault,
+    want_context: bool,
+    timing: Option<Instant>,
+    gate: Option<&mut child::Gate>,
+) -> child::Spawned {
+    child::spawn(1 << 20, gate, |fd| {
+        let mut l = Ladder { fd, fault: fault.clone(), timing };
         if let Err(e) = setup.apply() {
             l.send(&Msg::SetupFailed(e));
             return 3;
@@ -106,13 +126,18 @@ pub fn run_part(part: Part, setup: &Setup, fault: &Fault, timeout: Duration, wan
             Part::UserNet => user_net(&mut l),
             Part::Syscalls => syscalls(&mut l),
             Part::Flags => flags(&mut l),
+            Part::SyscallsFlags => {
+                syscalls(&mut l);
+                flags(&mut l);
+            }
         }
         0
-    });
-    decode(part, &run.output, run.exit, timeout)
+    })
 }
 
-fn decode(part: Part, output: &[u8], exit: Exit, timeout: Duration) -> PartResult {
+/// Turns what a part's child sent into steps: every step of the part is in the result, run or skipped with the
+/// reason (a step running when the child was killed at the deadline is `killed`, with `timed_out_after_secs`).
+pub fn decode(part: Part, output: &[u8], exit: Exit, timeout: Duration) -> PartResult {
     let mut res = PartResult::default();
     let mut pending: Option<(StepId, String)> = None;
     for line in output.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
@@ -203,6 +228,7 @@ type Data = BTreeMap<String, String>;
 struct Ladder {
     fd: OwnedFd,
     fault: Fault,
+    timing: Option<Instant>,
 }
 
 impl Ladder {
@@ -233,6 +259,9 @@ impl Ladder {
         };
         let ok = result == StepResult::Ok;
         self.send(&Msg::Done(Step { id, syscall: call, result, data }));
+        if let Some(t0) = self.timing {
+            eprintln!("nsdoctor timing: {:<12}          at {:>6} µs (child {})", id.as_str(), t0.elapsed().as_micros(), std::process::id());
+        }
         ok
     }
 

@@ -18,12 +18,13 @@ mod user;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use policy_core::config::{NetworkMode, ServiceManager};
 use policy_core::fact::Fact;
 use policy_core::report::{BwrapFacts, ProbeReport, SCHEMA_VERSION, Step, StepId, StepResult};
 
+use exec::Capture;
 use ladder::Part;
 use user::{Fault, Setup};
 
@@ -40,8 +41,31 @@ pub struct Options {
     pub config_file: Option<String>,
 }
 
+/// Phase timings on stderr when `NSDOCTOR_TIMING` is set to anything but `0` (performance work; never in a
+/// report). The probe children print when each of their steps is done, on the same clock.
+struct Timing {
+    t0: Option<Instant>,
+    last: Instant,
+}
+
+impl Timing {
+    fn from_env() -> Timing {
+        let now = Instant::now();
+        let on = std::env::var_os("NSDOCTOR_TIMING").is_some_and(|v| !v.is_empty() && v != "0");
+        Timing { t0: on.then_some(now), last: now }
+    }
+    fn mark(&mut self, what: &str) {
+        if let Some(t0) = self.t0 {
+            let now = Instant::now();
+            eprintln!("nsdoctor timing: {what:<12} +{:>6} µs  at {:>6} µs", (now - self.last).as_micros(), (now - t0).as_micros());
+            self.last = now;
+        }
+    }
+}
+
 /// Probes this host.
 pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
+    let mut tm = Timing::from_env();
     let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
     let (gid, egid) = (nix::unistd::getgid(), nix::unistd::getegid());
     if uid != euid || gid != egid {
@@ -133,22 +157,15 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         config.service_user = Some(u.clone());
     }
 
-    let bwrap_facts = if opts.no_bwrap && opts.bwrap.is_none() {
-        // Still say which bwrap would run (a stat, no exec).
-        let cands = bwrap::discover(None, home.as_deref());
-        BwrapFacts {
-            binaries: cands.iter().map(|(p, _)| bwrap::describe(p, timeout, false)).collect(),
-            selected: cands.first().map(|(p, _)| p.display().to_string()),
-            selected_by: cands.first().map(|(_, how)| how.to_string()),
-        }
-    } else {
-        bwrap::facts(opts.bwrap.as_deref(), home.as_deref(), timeout)
-    };
+    // Which bwrap the sandbox would run: stats only, its `--version` runs with the probe children below.
+    let cands = bwrap::discover(opts.bwrap.as_deref(), home.as_deref());
+    let selected = cands.first().map(|(p, _)| p.display().to_string());
+    let selected_by = cands.first().map(|(_, how)| how.to_string());
     if opts.bwrap.is_some() {
-        config.bwrap_path = bwrap_facts.selected.clone();
+        config.bwrap_path = selected.clone();
         flagged.push("--bwrap");
     } else if config.bwrap_path.is_none() {
-        config.bwrap_path = bwrap_facts.selected.clone();
+        config.bwrap_path = selected.clone();
     }
     if !flagged.is_empty() {
         source = format!("{source} + flags ({})", flagged.join(", "));
@@ -156,20 +173,115 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     if !notes.is_empty() {
         source = format!("{source}; {}", notes.join("; "));
     }
+    tm.mark("prelude");
 
-    // The ladder.
-    let mut steps: Vec<Step> = Vec::new();
-    let main = ladder::run_part(Part::Main, &setup, &fault, timeout, true);
-    if let Some(e) = &main.setup_failed {
+    // Every child starts now and runs concurrently (each part of the ladder, `bwrap --version` for each
+    // candidate, the replays); the parent reads the static facts meanwhile, then collects them all against one
+    // deadline. The parts are independent: each creates its own namespaces from the same starting point.
+    let deadline = Instant::now() + timeout;
+    let probed_root = target.as_ref().map(|t| t.uid.is_root()).unwrap_or(euid.is_root());
+    // The context (identity, process state) comes from the short syscalls child, which applies the same setup
+    // as the others: the main ladder, the longest, starts probing at once.
+    let parts = [Part::Main, Part::UserNet, if probed_root { Part::SyscallsFlags } else { Part::Syscalls }];
+    let wants_context = |p: Part| matches!(p, Part::Syscalls | Part::SyscallsFlags);
+    // The children wait at a gate until all are forked (see `child::Gate`).
+    let mut gate = child::Gate::new();
+    let mut children: Vec<child::Spawned> =
+        parts.iter().map(|p| ladder::spawn(*p, &setup, &fault, wants_context(*p), tm.t0, gate.as_mut())).collect();
+    let run_bwrap = !(opts.no_bwrap && opts.bwrap.is_none());
+    let mut binaries = Vec::new();
+    let mut versions = Vec::new();
+    for (path, _) in &cands {
+        let (b, present) = bwrap::describe(path);
+        if run_bwrap && present {
+            versions.push(Some(children.len()));
+            children.push(exec::spawn_capture(&bwrap::version_argv(&b.path), Capture::Stdout, None, gate.as_mut()));
+        } else {
+            versions.push(None);
+        }
+        binaries.push(b);
+    }
+    let mut replay_argvs = Vec::new();
+    if !opts.no_bwrap {
+        if let Some(sel) = &selected {
+            for (name, argv) in bwrap::replay_argvs(sel, config.needs_netns()) {
+                children.push(exec::spawn_capture(&argv, Capture::Stderr, Some(&setup), gate.as_mut()));
+                replay_argvs.push((name, argv));
+            }
+        }
+    }
+    if let Some(g) = gate.as_mut() {
+        g.open();
+    }
+    tm.mark("spawned");
+
+    // Static facts (the parent's view; process facts come from the probe child).
+    let kernel = facts::kernel();
+    let mountinfo = facts::mountinfo();
+    let chrooted = facts::chrooted(&mountinfo);
+    let mut lsm = facts::lsm();
+    let platform_scan = facts::platform_scan(&kernel.proc_version, &mountinfo);
+    let apparmor = facts::apparmor(selected.as_deref());
+    let distro = facts::distro();
+    let sysctl = facts::sysctls();
+    tm.mark("facts");
+
+    child::collect_all(&mut children, deadline);
+    tm.mark("children");
+    let mut runs: Vec<Option<child::ChildRun>> = children.into_iter().map(|c| Some(c.into_run())).collect();
+    let mut take = |i: usize| runs.get_mut(i).and_then(Option::take);
+
+    let mut results: Vec<ladder::PartResult> = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        results.push(match take(i) {
+            Some(run) => ladder::decode(*part, &run.output, run.exit, timeout),
+            None => ladder::PartResult::default(),
+        });
+    }
+    if let Some(e) = results.iter().find_map(|r| r.setup_failed.clone()) {
         return Err(format!("cannot probe as {}: {e}", target_spec.as_deref().unwrap_or("this user")));
     }
-    steps.extend(main.steps);
-    steps.extend(ladder::run_part(Part::UserNet, &setup, &fault, timeout, false).steps);
-    steps.extend(ladder::run_part(Part::Syscalls, &setup, &fault, timeout, false).steps);
-    let probed_root = target.as_ref().map(|t| t.uid.is_root()).unwrap_or(euid.is_root());
-    if probed_root {
-        steps.extend(ladder::run_part(Part::Flags, &setup, &fault, timeout, false).steps);
-    } else {
+    // A part run alone, after the others (the re-runs below).
+    let alone = |part: Part| {
+        let deadline = Instant::now() + timeout;
+        let mut c = [ladder::spawn(part, &setup, &fault, wants_context(part), tm.t0, None)];
+        child::collect_all(&mut c, deadline);
+        let [c] = c;
+        let run = c.into_run();
+        ladder::decode(part, &run.output, run.exit, timeout)
+    };
+    // ENOSPC: the parts ran at once, so this probe held up to two user and three net namespaces at the same
+    // time where the sandbox holds one of each. Under a `user.max_*_namespaces` limit that low (but not zero) a
+    // step would fail here that the sandbox passes: a part with an ENOSPC runs again alone and that run counts.
+    for (i, part) in parts.iter().enumerate() {
+        let enospc = results.get(i).is_some_and(|r| {
+            r.steps.iter().any(|s| matches!(&s.result, StepResult::Failed { errno } if errno.name == "ENOSPC"))
+        });
+        if enospc {
+            let again = alone(*part);
+            if let Some(r) = results.get_mut(i) {
+                *r = again;
+            }
+        }
+    }
+    // As root the flags share a child with clone3 and Landlock. If that child died before it reached them (a
+    // seccomp kill on clone3, a hang), they run again in a child of their own, so their evidence is never lost.
+    // (The child itself never skips a flag step.)
+    let shared = parts.iter().position(|p| *p == Part::SyscallsFlags).and_then(|i| results.get_mut(i));
+    if let Some(r) = shared {
+        let never_ran = r.steps.iter().any(|s| s.id == StepId::FlagNet && matches!(s.result, StepResult::Skipped { .. }));
+        if never_ran {
+            let flags = alone(Part::Flags);
+            r.steps.retain(|s| !Part::Flags.steps().contains(&s.id));
+            r.steps.extend(flags.steps);
+        }
+    }
+    let context = results.iter_mut().find_map(|r| r.context.take());
+    let mut steps: Vec<Step> = Vec::new();
+    for r in results {
+        steps.extend(r.steps);
+    }
+    if !probed_root {
         for id in Part::Flags.steps() {
             steps.push(Step {
                 id: *id,
@@ -181,28 +293,34 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
             });
         }
     }
+    for (b, v) in binaries.iter_mut().zip(&versions) {
+        if run_bwrap {
+            b.version = bwrap::version_fact(v.and_then(&mut take).map(exec::finish_capture));
+        }
+    }
+    let first_replay = parts.len() + versions.iter().flatten().count();
+    let replays: Vec<_> = replay_argvs
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, argv))| {
+            let out = match take(first_replay + k) {
+                Some(run) => exec::finish_capture(run),
+                None => exec::Output { output: Vec::new(), exit: exec::Ended::TimedOut },
+            };
+            bwrap::replay_of(name, argv, out, timeout)
+        })
+        .collect();
+    let bwrap_facts = BwrapFacts { binaries, selected, selected_by };
 
-    // Static facts (the parent's view; process facts come from the probe child).
-    let kernel = facts::kernel();
-    let (mut identity, mut process) = match main.context {
+    let (mut identity, mut process) = match context {
         Some(c) => (c.identity, c.process),
         None => (facts::identity(), facts::process_state()),
     };
     identity.probed_as = target_spec.clone();
-    process.chrooted = facts::chrooted();
-    let mut lsm = facts::lsm();
+    process.chrooted = chrooted;
     lsm.landlock_abi = landlock_fact(&steps);
-    let platform = facts::platform(&kernel.proc_version, process.apparmor_label.get().map(String::as_str), process.uid_map.get().map(String::as_str));
-    let apparmor = facts::apparmor(bwrap_facts.selected.as_deref());
-
-    let mut replays = Vec::new();
-    if !opts.no_bwrap {
-        if let Some(sel) = &bwrap_facts.selected {
-            for (name, argv) in bwrap::replay_argvs(sel, config.needs_netns()) {
-                replays.push(bwrap::replay(name, argv, &setup, timeout));
-            }
-        }
-    }
+    let platform = platform_scan.finish(process.apparmor_label.get().map(String::as_str), process.uid_map.get().map(String::as_str));
+    tm.mark("report");
 
     let mut producer = format!("nsdoctor {}", policy_core::VERSION);
     if let Some(raw) = &fault.raw {
@@ -215,11 +333,11 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         config,
         config_source: Some(source),
         kernel,
-        distro: facts::distro(),
+        distro,
         identity,
         process,
         lsm,
-        sysctl: facts::sysctls(),
+        sysctl,
         apparmor,
         platform,
         unit: unit.map(|u| u.facts).unwrap_or_default(),
