@@ -168,8 +168,16 @@ impl Parser<'_> {
                 b'\n' => {}
                 b'u' => {
                     let hex = self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?;
-                    let n = u32::from_str_radix(&String::from_utf8_lossy(hex), 16).map_err(|_| "bad \\u escape")?;
+                    let mut n = u32::from_str_radix(&String::from_utf8_lossy(hex), 16).map_err(|_| "bad \\u escape")?;
                     self.i += 4;
+                    // A high surrogate followed by an escaped low surrogate is one character (as in JSON).
+                    if (0xD800..0xDC00).contains(&n) && self.s.get(self.i..self.i + 2) == Some(b"\\u".as_slice()) {
+                        let low = self.s.get(self.i + 2..self.i + 6).map(|h| String::from_utf8_lossy(h).into_owned());
+                        if let Some(lo) = low.and_then(|h| u32::from_str_radix(&h, 16).ok()).filter(|lo| (0xDC00..0xE000).contains(lo)) {
+                            n = 0x10000 + ((n - 0xD800) << 10) + (lo - 0xDC00);
+                            self.i += 6;
+                        }
+                    }
                     let ch = char::from_u32(n).unwrap_or('\u{fffd}');
                     let mut b = [0u8; 4];
                     out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());

@@ -1,0 +1,8 @@
+//! Fuzz target `config`: see `checks::config` in fuzz/checks.rs for what it feeds and checks.
+
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::config(data));

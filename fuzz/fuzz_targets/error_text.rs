@@ -1,0 +1,8 @@
+//! Fuzz target `error_text`: see `checks::error_text` in fuzz/checks.rs for what it feeds and checks.
+
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::error_text(data));
