@@ -1583,6 +1583,20 @@ fn multithreaded_caller(c: &Ctx) -> Option<Cand> {
 
 /// NSD191: the real bwrap and the ladder disagree.
 fn replay_disagrees_with_ladder(c: &Ctx) -> Option<Cand> {
+    if let Some((_, r)) = c.sandbox_replay() {
+        if let ReplayExit::SpawnFailed { errno } = &r.exit {
+            // The binary itself could not be started: not a namespace policy, but the sandbox cannot run it.
+            let path = r.argv.first().cloned().unwrap_or_else(|| c.bwrap_path());
+            return Some(
+                cand("NSD191", 50, Confidence::High,
+                    format!("The sandbox's bwrap `{path}` could not be started ({}): it is missing, not executable, or on a noexec mount. The namespace steps themselves were not the problem.", errno.name),
+                    "the real bwrap run never started")
+                    .sev(Severity::Warning)
+                    .ev(c.replay_ev())
+                    .fix(vec![remedy::install_bwrap()]),
+            );
+        }
+    }
     let ok = c.replay_ok()?;
     let ladder_fail = !c.relevant_failures().is_empty();
     if ok != ladder_fail {
@@ -1646,7 +1660,8 @@ pub fn detector_codes() -> Vec<&'static str> {
 /// NSD199: something failed and no rule explains it.
 fn unexplained_failure(c: &Ctx) -> Option<Cand> {
     let steps = c.relevant_failures();
-    let replay_failed = c.replay_ok() == Some(false);
+    let spawn_failed = c.sandbox_replay().is_some_and(|(_, r)| matches!(r.exit, ReplayExit::SpawnFailed { .. }));
+    let replay_failed = c.replay_ok() == Some(false) && !spawn_failed;
     let text = c.syms.iter().find(|s| s.pointer == "/observed_error");
     if steps.is_empty() && !replay_failed && text.is_none() && !(c.text_only() && c.r.observed_error.is_some()) {
         return None;

@@ -659,6 +659,18 @@ pub(crate) fn newuidmap(_ctx: &Ctx) -> Vec<Remediation> {
     ]
 }
 
+pub(crate) fn install_bwrap() -> Remediation {
+    rem(
+        "install-bubblewrap",
+        "Install bubblewrap (or point `--bwrap` at the binary the sandbox really runs)",
+        true,
+        true,
+        "none: the distribution's bwrap is root-owned and unprivileged.",
+    )
+    .cmd("sudo apt-get install -y bubblewrap   # Fedora/RHEL: sudo dnf install bubblewrap; Arch: sudo pacman -S bubblewrap")
+    .verify("bwrap --version")
+}
+
 pub(crate) fn wsl1() -> Vec<Remediation> {
     vec![rem(
         "wsl2",

@@ -158,3 +158,18 @@ fn diagnose_is_deterministic_on_fixtures_and_config_overrides_network() {
     let (b, _) = nsdoctor(&["diagnose", &f, "--format", "json"], b"");
     assert_eq!(a.stdout, b.stdout);
 }
+
+#[test]
+fn a_missing_bwrap_is_named_not_left_unexplained() {
+    let r = r#"{"schema_version":1,"steps":[{"id":"userns","syscall":"u","result":{"outcome":"ok"}}],
+      "replays":[{"name":"sandbox","argv":["/opt/none/bwrap","--ro-bind","/","/","/bin/true"],
+                  "exit":{"kind":"spawn-failed","errno":{"name":"ENOENT","number":2}},"stderr":""}]}"#;
+    let (out, _) = nsdoctor(&["diagnose", "-", "--format", "json"], r.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "degraded");
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["findings"][0]["code"], "NSD191");
+    assert!(v["findings"][0]["summary"].as_str().unwrap().contains("/opt/none/bwrap"));
+    assert_eq!(v["findings"][0]["remediations"][0]["id"], "install-bubblewrap");
+}
