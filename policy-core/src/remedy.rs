@@ -69,6 +69,36 @@ fn verify_path(r: Remediation, ctx: &Ctx, path: &str) -> Remediation {
     r.verify(format!("nsdoctor check --bwrap {}", sh(path))).verify(sandbox_test(ctx))
 }
 
+/// An AppArmor 4 profile that gives `target` unrestricted user namespaces and nothing else (`flags=(unconfined)`).
+fn userns_profile(name: &str, target: &str, note: &str) -> String {
+    format!(
+        "# nsdoctor: let {target} create user namespaces under Ubuntu's AppArmor restriction.\n\
+         # Attach only to a root-owned, non-user-writable path{note}.\n\
+         abi <abi/4.0>,\n\
+         include <tunables/global>\n\
+         \n\
+         profile {name} {target} flags=(unconfined) {{\n\
+         \x20 userns,\n\
+         \n\
+         \x20 include if exists <local/{name}>\n\
+         }}\n"
+    )
+}
+
+/// The host-wide switch-off of Ubuntu's restriction (the last resort in both AppArmor ladders).
+fn sysctl_restriction_off() -> Remediation {
+    let conf = "# nsdoctor: turn off Ubuntu's AppArmor restriction of unprivileged user namespaces (host-wide).\nkernel.apparmor_restrict_unprivileged_userns = 0\n";
+    rem(
+        "sysctl-disable-apparmor-userns-restriction",
+        "Turn the restriction off host-wide",
+        true,
+        true,
+        "re-opens unprivileged user namespaces to every process on the host (the kernel attack surface the restriction was added to close, e.g. nf_tables exploits).",
+    )
+    .file(file(ArtifactKind::SysctlD, "/etc/sysctl.d/60-nsdoctor-apparmor-userns.conf", conf))
+    .cmd("sudo sysctl -p /etc/sysctl.d/60-nsdoctor-apparmor-userns.conf")
+}
+
 /// Ubuntu's AppArmor userns restriction: profile the exact bwrap → sysctl → Landlock fallback.
 pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
     let mut out = Vec::new();
@@ -136,18 +166,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
     }
     let target = if safe_path { path.clone() } else { "/usr/bin/bwrap".to_string() };
     let name = profile_name(ctx);
-    let profile = format!(
-        "# nsdoctor: let {target} create user namespaces under Ubuntu's AppArmor restriction.\n\
-         # Attach only to a root-owned, non-user-writable path.\n\
-         abi <abi/4.0>,\n\
-         include <tunables/global>\n\
-         \n\
-         profile {name} {target} flags=(unconfined) {{\n\
-         \x20 userns,\n\
-         \n\
-         \x20 include if exists <local/{name}>\n\
-         }}\n"
-    );
+    let profile = userns_profile(&name, &target, "");
     let ppath = format!("/etc/apparmor.d/{name}");
     out.push(verify_path(
         rem(
@@ -163,20 +182,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
         ctx,
         &vpath,
     ));
-    let conf = "# nsdoctor: turn off Ubuntu's AppArmor restriction of unprivileged user namespaces (host-wide).\nkernel.apparmor_restrict_unprivileged_userns = 0\n";
-    out.push(verify_path(
-        rem(
-            "sysctl-disable-apparmor-userns-restriction",
-            "Turn the restriction off host-wide",
-            true,
-            true,
-            "re-opens unprivileged user namespaces to every process on the host (the kernel attack surface the restriction was added to close, e.g. nf_tables exploits).",
-        )
-        .file(file(ArtifactKind::SysctlD, "/etc/sysctl.d/60-nsdoctor-apparmor-userns.conf", conf))
-        .cmd("sudo sysctl -p /etc/sysctl.d/60-nsdoctor-apparmor-userns.conf"),
-        ctx,
-        &vpath,
-    ));
+    out.push(verify_path(sysctl_restriction_off(), ctx, &vpath));
     out.extend(landlock_fallback(ctx));
     out
 }
@@ -186,19 +192,7 @@ fn apparmor_restriction_for_program(ctx: &Ctx) -> Vec<Remediation> {
     let target = ctx.userns_binary();
     let placeholder = target.starts_with("/path/to/");
     let name = profile_name(ctx).replace("-bwrap", "-userns");
-    let profile = format!(
-        "# nsdoctor: let {target} create user namespaces under Ubuntu's AppArmor restriction.\n\
-         # Attach only to a root-owned, non-user-writable path{}.\n\
-         abi <abi/4.0>,\n\
-         include <tunables/global>\n\
-         \n\
-         profile {name} {target} flags=(unconfined) {{\n\
-         \x20 userns,\n\
-         \n\
-         \x20 include if exists <local/{name}>\n\
-         }}\n",
-        if placeholder { "; replace the placeholder with the program's real path" } else { "" }
-    );
+    let profile = userns_profile(&name, &target, if placeholder { "; replace the placeholder with the program's real path" } else { "" });
     let ppath = format!("/etc/apparmor.d/{name}");
     let mut out = vec![
         rem(
@@ -212,18 +206,7 @@ fn apparmor_restriction_for_program(ctx: &Ctx) -> Vec<Remediation> {
         .cmd(format!("sudo apparmor_parser -r {ppath}"))
         .verify(format!("sudo aa-status | grep {name}")),
     ];
-    let conf = "# nsdoctor: turn off Ubuntu's AppArmor restriction of unprivileged user namespaces (host-wide).\nkernel.apparmor_restrict_unprivileged_userns = 0\n";
-    out.push(
-        rem(
-            "sysctl-disable-apparmor-userns-restriction",
-            "Turn the restriction off host-wide",
-            true,
-            true,
-            "re-opens unprivileged user namespaces to every process on the host.",
-        )
-        .file(file(ArtifactKind::SysctlD, "/etc/sysctl.d/60-nsdoctor-apparmor-userns.conf", conf))
-        .cmd("sudo sysctl -p /etc/sysctl.d/60-nsdoctor-apparmor-userns.conf"),
-    );
+    out.push(sysctl_restriction_off());
     out
 }
 

@@ -1,28 +1,13 @@
 //! The `nsdoctor diagnose/explain/rules/schema` contract: exit codes, one-line errors, hostile input handled
 //! within a second, deterministic output. Runs the real binary.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
+
+mod common;
 
 fn nsdoctor(args: &[&str], stdin: &[u8]) -> (Output, Duration) {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nsdoctor"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = sin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = writer.join();
-    (out, start.elapsed())
+    common::run(args, stdin)
 }
 
 fn fixture(name: &str) -> String {

@@ -5,27 +5,15 @@
 //! `tests/tests/limits.rs`.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use policy_core::input::{MAX_DEPTH, MAX_ERROR_TEXT_BYTES, MAX_REPORT_BYTES};
 
-/// Runs nsdoctor with `stdin` fed by `feed` (which gets the pipe and returns how many bytes it wrote).
+mod common;
+
 fn run(args: &[&str], feed: impl FnOnce(&mut std::process::ChildStdin) -> usize + Send + 'static) -> (Output, usize, Duration) {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nsdoctor"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || feed(&mut sin));
-    let out = child.wait_with_output().unwrap();
-    let written = writer.join().unwrap();
-    (out, written, start.elapsed())
+    common::run_fed(args, feed)
 }
 
 fn with_stdin(args: &[&str], data: Vec<u8>) -> (Output, Duration) {

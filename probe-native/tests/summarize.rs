@@ -14,23 +14,10 @@ use std::time::{Duration, Instant};
 use policy_core::{Diagnosis, ProbeReport, Severity, Verdict};
 use serde_json::{Value, json};
 
+mod common;
+
 fn nsdoctor(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nsdoctor"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut sin = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = sin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    let _ = writer.join();
-    out
+    common::run(args, stdin).0
 }
 
 fn fixtures_dir() -> PathBuf {
