@@ -63,13 +63,7 @@ impl InputError {
     /// Messages quote the input, so they are made one line and inert here (controls and bidi characters escaped,
     /// length capped): the wasm adapters put them straight into `{"error": {"message": …}}`.
     fn new(message: impl Into<String>) -> Self {
-        let message = crate::render::clean(&message.into());
-        if message.chars().count() <= MAX_MESSAGE_CHARS {
-            return Self { message };
-        }
-        let mut cut: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
-        cut.push('…');
-        Self { message: cut }
+        Self { message: crate::render::ellipsize(&crate::render::clean(&message.into()), MAX_MESSAGE_CHARS) }
     }
 }
 

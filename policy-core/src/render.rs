@@ -8,6 +8,16 @@ use std::fmt::Write as _;
 use crate::diagnosis::{Diagnosis, Finding, Remediation, Severity, Verdict};
 use crate::rules::{RULES, Rule};
 
+/// At most `max_chars` characters of `s`, ending in `…` when it was longer.
+pub(crate) fn ellipsize(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max_chars).collect();
+    out.push('…');
+    out
+}
+
 /// True when no byte can start a character that [`clean`] escapes: C0 controls and DEL, and the lead bytes of
 /// C1 controls (0xC2), U+061C (0xD8), the U+200x/U+202x/U+206x bidi marks (0xE2) and U+FEFF (0xEF).
 fn needs_no_escape(s: &str) -> bool {

@@ -108,14 +108,7 @@ fn errno_in(s: &str) -> Option<&'static str> {
 }
 
 fn cut(line: &str) -> String {
-    let t = line.trim();
-    if t.chars().count() > 300 {
-        let mut s: String = t.chars().take(300).collect();
-        s.push('…');
-        s
-    } else {
-        t.to_string()
-    }
+    crate::render::ellipsize(line.trim(), 300)
 }
 
 fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {

@@ -167,13 +167,11 @@ impl Parser<'_> {
                 b'0' => out.push(0),
                 b'\n' => {}
                 b'u' => {
-                    let hex = self.s.get(self.i..self.i + 4).ok_or("short \\u escape")?;
-                    let mut n = u32::from_str_radix(&String::from_utf8_lossy(hex), 16).map_err(|_| "bad \\u escape")?;
+                    let mut n = self.hex4(self.i)?;
                     self.i += 4;
                     // A high surrogate followed by an escaped low surrogate is one character (as in JSON).
                     if (0xD800..0xDC00).contains(&n) && self.s.get(self.i..self.i + 2) == Some(b"\\u".as_slice()) {
-                        let low = self.s.get(self.i + 2..self.i + 6).map(|h| String::from_utf8_lossy(h).into_owned());
-                        if let Some(lo) = low.and_then(|h| u32::from_str_radix(&h, 16).ok()).filter(|lo| (0xDC00..0xE000).contains(lo)) {
+                        if let Some(lo) = self.hex4(self.i + 2).ok().filter(|lo| (0xDC00..0xE000).contains(lo)) {
                             n = 0x10000 + ((n - 0xD800) << 10) + (lo - 0xDC00);
                             self.i += 6;
                         }
@@ -185,6 +183,12 @@ impl Parser<'_> {
                 other => out.push(other),
             }
         }
+    }
+
+    /// The four hex digits of a `\\u` escape starting at `at`.
+    fn hex4(&self, at: usize) -> Result<u32, String> {
+        let hex = self.s.get(at..at + 4).ok_or("short \\u escape")?;
+        u32::from_str_radix(&String::from_utf8_lossy(hex), 16).map_err(|_| "bad \\u escape".to_string())
     }
 
     fn word(&mut self) -> Result<Value, String> {

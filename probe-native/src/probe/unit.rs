@@ -229,11 +229,7 @@ pub fn refuse_action(v: &str) -> Option<Refuse> {
     if let Ok(n) = v.parse::<u32>() {
         return Some(Refuse::Errno(n));
     }
-    let n = policy_core::errno::number_of(v).or(match v {
-        "EACCES" => Some(libc::EACCES),
-        "ENOSYS" => Some(libc::ENOSYS),
-        _ => None,
-    })?;
+    let n = policy_core::errno::number_of(v)?;
     u32::try_from(n).ok().map(Refuse::Errno)
 }
 
