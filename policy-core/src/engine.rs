@@ -5,6 +5,8 @@
 //! Scores are only for ordering: 90+ = step evidence plus a fact naming the mechanism, 70–89 = step evidence
 //! or a precise text with matching context, below 60 = candidates.
 
+use crate::causes::observe::{self, Obs, TextContext};
+use crate::causes::{self, Facts, Ranked};
 use crate::config::SandboxConfig;
 use crate::diagnosis::{
     Cause, Confidence, DIAGNOSIS_SCHEMA_VERSION, Diagnosis, Evidence, Finding, InputKind, Remediation, Severity, Verdict,
@@ -1002,7 +1004,16 @@ fn seccomp_rule(c: &Ctx, code: &'static str) -> Option<Cand> {
         (false, true, _) => 45,
         (false, false, _) => 40,
     };
-    if ctx_match && other {
+    // Docker's default profile allows namespace calls when CAP_SYS_ADMIN is in the container's bounding set
+    // (moby/profiles seccomp/default.json): a filter that still refuses them under a unit is the unit's.
+    let bnd_admin = c.r.process.cap_bnd.get().and_then(|h| has_cap(h, CAP_SYS_ADMIN_BIT)) == Some(true);
+    if container && systemd && bnd_admin {
+        if is_container_rule {
+            score = 40;
+        } else {
+            score = score.max(90);
+        }
+    } else if ctx_match && other {
         score = if !is_container_rule && unit_ev.is_some() { 93 } else { score.saturating_sub(5) };
     }
     if !is_container_rule && unit_ev.is_some() {
@@ -1619,6 +1630,141 @@ fn replay_disagrees_with_ladder(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// The operator-facing account of one cause for the observations it explains.
+fn ranked_summary(r: &Ranked) -> String {
+    let what = match r.cause {
+        Cause::ApparmorUsernsRestriction => "AppArmor restricts unprivileged user namespaces here (Ubuntu 23.10+/24.04+ or a host profile without `userns,`): creation is denied with EACCES, or the new namespace is moved into `unprivileged_userns`, which has no capabilities, so setgroups, the id maps, loopback and mounts fail next. The fix is an AppArmor profile with `userns,` for the binary that creates the namespaces.",
+        Cause::UnprivilegedUsernsCloneDisabled => "The kernel switch `kernel.unprivileged_userns_clone` (Debian/Arch patch; 0 by default on Debian 10 and older and on linux-hardened) is 0, so only root may create user namespaces: EPERM at creation.",
+        Cause::UsernsLimitZero => "A `user.max_*_namespaces` limit is 0 or used up (RHEL/CentOS 7.4+ default 0; hardening guides): creation fails with ENOSPC (EINVAL on RHEL 7 kernels).",
+        Cause::NestedUsernsLimit => "This runs inside another sandbox (Flatpak, bwrap, an agent's sandbox) that forbids a further user namespace or leaves it without capabilities.",
+        Cause::ContainerSeccomp => "The container runtime's seccomp profile refuses to create namespaces (Docker/containerd/Kubernetes defaults allow clone/unshare with namespace flags only with CAP_SYS_ADMIN; clone3 gets ENOSYS). Programs then blame a kernel sysctl.",
+        Cause::ContainerNoCaps => "Root inside a container without CAP_SYS_ADMIN creates mount/pid/net namespaces directly and gets EPERM; creating a user namespace first, or granting the capability, gets past it.",
+        Cause::ContainerApparmorProfile => "The container's AppArmor profile (`docker-default`, LXC's container profile) denies mounts and, with AppArmor 4, user namespaces: EACCES.",
+        Cause::ProcMountRestricted => "Mounting a new /proc is refused because the /proc this runs under is masked or overmounted (container runtimes' masked paths, another filesystem mounted inside /proc): the kernel only allows a new procfs where the existing one is fully visible.",
+        Cause::SystemdUnitHardening => "The systemd unit that runs this restricts it (`RestrictNamespaces=`, `SystemCallFilter=`, `RestrictAddressFamilies=`, `ProtectKernelTunables=`/`ProcSubset=`, `PrivateUsers=`, NoNewPrivileges): the sandbox inherits those limits.",
+        Cause::SelinuxDenial => "SELinux denies the user namespace (`user_namespace { create }`, kernel 6.1+) or the sandbox's mounts for this process's domain: EACCES.",
+        Cause::SetuidSandboxBroken => "The setuid sandbox helper cannot work: Chromium's `chrome-sandbox` must be root-owned with mode 4755 on a filesystem without nosuid, and a setuid bwrap needs its privileges; this is the fallback when unprivileged user namespaces are unavailable.",
+        Cause::NewuidmapBroken => "The id-map helpers newuidmap/newgidmap (package uidmap / shadow-utils) failed: missing, without their setuid bit or file capabilities, or the user has no /etc/subuid and /etc/subgid range.",
+        Cause::Wsl1NoUserns => "WSL1 translates Linux syscalls and has no namespaces: creation fails with EINVAL. Use WSL2.",
+        Cause::KernelNoUserns => "This kernel does not provide user namespaces (built without CONFIG_USER_NS, older than 3.8, EL6, or RHEL/CentOS 7 before 7.4 where `user_namespace.enable=0`): creation fails with EINVAL.",
+        Cause::Chroot => "The caller runs in a chroot; the kernel refuses to create user namespaces for chrooted processes (EPERM), and programs misleadingly blame the sysctl.",
+        Cause::GvisorLoopback => "Inside gVisor the new network namespace's loopback is configured already, so the sandbox's own RTM_NEWADDR fails.",
+        Cause::MultithreadedCaller => "unshare(CLONE_NEWUSER) returns EINVAL when the calling process has more than one thread (Go, the JVM, Node, a Python program with threads): the program must fork a single-threaded helper first.",
+        Cause::Unknown => "",
+    };
+    match r.primary() {
+        Some(o) => format!("{what} Read: {} failed{}.", o.op.describe(), o.errno.map(|e| format!(" with {e}")).unwrap_or_default()),
+        None => what.to_string(),
+    }
+}
+
+fn ranked_fixes(c: &Ctx, code: &str) -> Vec<Remediation> {
+    match code {
+        "NSD101" => remedy::apparmor_restriction(c),
+        "NSD102" => remedy::apparmor_create_denied(c),
+        "NSD111" => remedy::userns_clone_sysctl(c),
+        "NSD121" => remedy::userns_limits(c, &["max_user_namespaces", "max_mnt_namespaces", "max_pid_namespaces"]),
+        "NSD122" => remedy::userns_limits(c, &["max_net_namespaces"]),
+        "NSD123" => remedy::nested(c),
+        "NSD131" => remedy::container_seccomp(c),
+        "NSD132" => remedy::container_no_caps(c),
+        "NSD133" => remedy::container_apparmor(c),
+        "NSD134" => remedy::proc_masked(c),
+        "NSD135" => remedy::gvisor(c),
+        "NSD141" => remedy::unit_restrict_namespaces(c),
+        "NSD142" => remedy::unit_address_families(c),
+        "NSD143" => remedy::unit_syscall_kill(c),
+        "NSD144" => remedy::unit_proc(c, true),
+        "NSD145" => remedy::unit_syscall_errno(c),
+        "NSD151" => remedy::selinux(c),
+        "NSD161" => remedy::setuid_broken(c),
+        "NSD162" => remedy::newuidmap(c),
+        "NSD171" => remedy::wsl1(),
+        "NSD172" => remedy::kernel_no_userns(),
+        "NSD173" => remedy::chroot(),
+        "NSD174" => remedy::multithreaded(),
+        _ => remedy::unexplained(c),
+    }
+}
+
+/// Most findings in a differential: the top cause and the alternatives worth confirming.
+const MAX_DIFFERENTIAL: usize = 4;
+
+/// Ranked causes → candidates, in rank order (scores only order them).
+fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> Vec<Cand> {
+    let mut out = Vec::new();
+    let ranked = &diff.ranked;
+    let n = ranked.len();
+    for (i, r) in ranked.iter().take(MAX_DIFFERENTIAL).enumerate() {
+        let score = u32::try_from(MAX_DIFFERENTIAL.saturating_sub(i)).unwrap_or(0).saturating_mul(10).saturating_add(10);
+        let mut why: Vec<String> = r.reasons.iter().map(|s| (*s).to_string()).collect();
+        if i == 0 && n > 1 {
+            why.push("the best fit of every cause nsdoctor knows for what was read and the stated facts".to_string());
+        }
+        if i == 0 && !diff.ruled_out.is_empty() {
+            let out: Vec<String> = diff.ruled_out.iter().map(|(cause, w)| format!("{} ({w})", cause.as_str())).collect();
+            why.push(format!("ruled out by the facts: {}", out.join(", ")));
+        } else if i > 0 {
+            why.insert(0, "an alternative that also fits".to_string());
+        }
+        let confidence = match (r.confidence, cap) {
+            (_, Confidence::Low) | (Confidence::Low, _) => Confidence::Low,
+            (Confidence::Medium, _) | (_, Confidence::Medium) => Confidence::Medium,
+            _ => Confidence::High,
+        };
+        let mut cd = cand(r.code, score, confidence, ranked_summary(r), &why.join("; "));
+        // An alternative is at most as severe as the best fit: a warning-level top cause (a multi-threaded
+        // caller) is not made blocking by a less likely candidate.
+        if i > 0 {
+            let top = ranked.first().and_then(|t| rules::by_code(t.code)).map(|t| t.severity);
+            let own = rules::by_code(r.code).map(|x| x.severity);
+            if let (Some(t), Some(o)) = (top, own) {
+                if severity_rank(t) < severity_rank(o) {
+                    cd = cd.sev(t);
+                }
+            }
+        }
+        for o in &r.explains {
+            cd = cd.ev(Some(obs_ev(o)));
+        }
+        cd = cd.ev(c.distro_ev()).fix(ranked_fixes(c, r.code));
+        out.push(cd);
+    }
+    out
+}
+
+fn severity_rank(s: Severity) -> u8 {
+    match s {
+        Severity::Error => 3,
+        Severity::Warning => 2,
+        Severity::Info => 1,
+    }
+}
+
+fn obs_ev(o: &Obs) -> Evidence {
+    let pointer = if o.line_no == 0 { o.pointer.clone() } else { format!("{} (line {})", o.pointer, o.line_no) };
+    let meaning = match o.errno {
+        Some(e) => format!("{} failed with {e}", o.op.describe()),
+        None => format!("{} failed", o.op.describe()),
+    };
+    ev(pointer, o.line.clone(), meaning)
+}
+
+/// The facts view and observations of a report: probe steps, the sandbox's replays and a pasted text.
+fn observations(c: &Ctx) -> (Vec<Obs>, Facts) {
+    let mut obs = Vec::new();
+    let mut tc = TextContext { tool_about_ns: observe::names_ns_step(&c.cfg.tool.to_lowercase()), ..TextContext::default() };
+    if let Some(t) = &c.r.observed_error {
+        observe::read_text(t, "/observed_error", &mut obs, &mut tc);
+    }
+    for (i, rp) in c.r.replays.iter().enumerate() {
+        observe::read_text(&rp.stderr, &format!("/replays/{i}/stderr"), &mut obs, &mut tc);
+    }
+    causes::probe_observations(c.r, &mut obs);
+    let facts = Facts::new(c.r, &c.cfg.tool, c.container(), &tc, &obs);
+    (obs, facts)
+}
+
 /// Every rule's detection, in registry order.
 type Detector = fn(&Ctx) -> Option<Cand>;
 
@@ -1699,11 +1845,35 @@ fn headline(verdict: Verdict, top: Option<&Finding>, cfg: &SandboxConfig) -> Str
 
 pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
     let ctx = Ctx::new(r, cfg);
-    let mut cands: Vec<Cand> = DETECTORS.iter().filter_map(|(_, f)| f(&ctx)).collect();
-    // Any finding but the replay disagreement names a mechanism; only with none does NSD199 speak.
+    let text_only = ctx.text_only() && r.replays.is_empty() && r.observed_error.is_some();
+    let mut nothing_read = false;
+    let mut cands: Vec<Cand> = if text_only {
+        // A pasted text: every cause is scored against what the text says failed and the stated facts.
+        let (obs, facts) = observations(&ctx);
+        nothing_read = obs.is_empty();
+        ranked_candidates(&ctx, &causes::rank(&obs, &facts), Confidence::Medium)
+    } else {
+        DETECTORS.iter().filter_map(|(_, f)| f(&ctx)).collect()
+    };
+    // Any finding but the replay disagreement names a mechanism. With none, the ranker reasons by
+    // elimination over every cause the facts still allow; only when none fits does NSD199 speak.
     let explained = cands.iter().any(|c| c.code != "NSD191");
-    if !explained {
-        cands.extend(unexplained_failure(&ctx));
+    if !explained && !nothing_read {
+        if !text_only && !ctx.relevant_failures().is_empty() {
+            let (obs, facts) = observations(&ctx);
+            let relevant: Vec<Obs> = obs.into_iter().filter(|o| o.pointer.starts_with("/replays/") || ctx.relevant_failures().iter().any(|id| r.step_index(*id).is_some_and(|i| o.pointer == format!("/steps/{i}/result")))).collect();
+            let mut diff = causes::rank(&relevant, &facts);
+            diff.ranked.retain(|x| x.score > 0);
+            // The facts rule out every mechanism but one: that one, with medium confidence.
+            if let [only] = diff.ranked.as_mut_slice() {
+                only.confidence = Confidence::Medium;
+                only.reasons.push("the only mechanism the probe's facts leave");
+            }
+            cands.extend(ranked_candidates(&ctx, &diff, Confidence::Medium));
+        }
+        if !cands.iter().any(|c| c.code != "NSD191") {
+            cands.extend(unexplained_failure(&ctx));
+        }
     }
     // A finding that explains the real sandbox run's own error is closer to the root cause than one that
     // explains a later ladder step.
@@ -1772,7 +1942,11 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
         schema_version: DIAGNOSIS_SCHEMA_VERSION,
         verdict,
         input,
-        headline: headline(verdict, findings.first(), cfg),
+        headline: if input == InputKind::ErrorText && findings.is_empty() {
+            "no namespace failure recognised in the text".to_string()
+        } else {
+            headline(verdict, findings.first(), cfg)
+        },
         config: cfg.clone(),
         findings,
         confirm,

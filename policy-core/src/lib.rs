@@ -23,6 +23,7 @@
     clippy::arithmetic_side_effects
 )]
 
+mod causes;
 pub mod config;
 pub mod diagnosis;
 mod engine;
