@@ -395,6 +395,59 @@ fn chroot_blocks_user_namespaces() {
     assert_eq!(top_cause(&r), Some(Cause::Chroot));
 }
 
+/// Root in a chroot that is a bind mount of `/` from a private mount namespace: every static fact looks like
+/// the host (a mount at `/`, pid 1 in another mount namespace, so the chroot check is inconclusive), CapEff is
+/// full, there is no seccomp filter, no LSM and no sysctl that refuses user namespaces, yet
+/// unshare(CLONE_NEWUSER) is EPERM. The only kernel path left is `current_chrooted()` in `create_user_ns`
+/// (kernel/user_namespace.c): nsdoctor names the chroot by elimination, with medium confidence.
+#[test]
+fn chroot_named_by_elimination_when_the_check_is_inconclusive() {
+    require_root!();
+    let root = scratch("chroot-bind-root");
+    let home = scratch("home-chroot-bind-root");
+    let mut cmd = Command::new(FAULTWRAP);
+    clean(&mut cmd, &home);
+    let root_s = root.display().to_string();
+    let out = cmd.args(["--chroot-bind-root", &root_s, "--", NSDOCTOR, "probe", "--no-bwrap"]).output().unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&home);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut r: ProbeReport = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(errno(&r, StepId::Userns), "EPERM");
+    assert_eq!(r.identity.euid, Fact::Observed(0));
+    assert_eq!(r.process.seccomp_mode, Fact::Observed(0));
+    assert!(matches!(r.process.chrooted, Fact::Unavailable(_)), "the chroot check must be inconclusive here: {:?}", r.process.chrooted);
+    assert!(r.sysctl.unprivileged_userns_clone.get().is_none_or(|v| *v != 0));
+    // This VM carries a stray /.dockerenv (a Firecracker VM): the scenario is a bare host.
+    r.platform.docker = Fact::Observed(false);
+    let d = policy_core::diagnose(&r, None);
+    let top = d.findings.first().unwrap_or_else(|| panic!("no finding: {}", d.headline));
+    assert_eq!(top.cause, Cause::Chroot, "{}", d.headline);
+    assert_eq!(top.confidence, policy_core::diagnosis::Confidence::Medium);
+    assert!(top.ranking.contains("ruled out"), "{}", top.ranking);
+}
+
+/// A seccomp filter that refuses namespace flags, under a systemd service marker, while CapBnd holds
+/// CAP_SYS_ADMIN: Docker's default profile would allow the calls then (moby/profiles `seccomp/default.json`
+/// makes unshare/clone with namespace flags conditional on CAP_SYS_ADMIN), so even with a container marker the
+/// filter is the unit's `RestrictNamespaces=`.
+#[test]
+fn seccomp_with_sys_admin_in_bounding_set_points_to_the_unit_not_the_container() {
+    require_root!();
+    let mut r = Run::new("seccomp-unit-in-container")
+        .wrap(&["--seccomp-ns", "all"])
+        .env("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+        .report();
+    assert_eq!(errno(&r, StepId::Userns), "EPERM");
+    assert_eq!(errno(&r, StepId::Clone3), "ENOSYS");
+    assert!(r.platform.systemd_service.is_true());
+    let bnd = r.process.cap_bnd.get().cloned().unwrap_or_default();
+    assert!(u64::from_str_radix(bnd.trim(), 16).is_ok_and(|v| v & (1 << 21) != 0), "CapBnd {bnd} lacks CAP_SYS_ADMIN");
+    // Both markers, as in a systemd-based container image.
+    r.platform.docker = Fact::Observed(true);
+    assert_eq!(top_cause(&r), Some(Cause::SystemdUnitHardening));
+}
+
 #[test]
 fn hung_step_is_killed_at_timeout_and_nothing_is_left_running() {
     require_root!();

@@ -4,13 +4,16 @@
 //! with the process.
 //!
 //! ```text
-//! nsd-faultwrap [--userns-limit user|net|mnt|pid=N]… [--chroot DIR] [--as-uid N]
+//! nsd-faultwrap [--userns-limit user|net|mnt|pid=N]… [--chroot DIR] [--chroot-bind-root DIR] [--as-uid N]
 //!               [--seccomp-ns all|LIST] [--seccomp-deny-af NETLINK] [--seccomp-kill SYSCALL]… -- CMD ARGS…
 //! ```
 //! * `--userns-limit`: enter a new user namespace mapping ids 0–65535 identically (the parent writes the maps),
 //!   become root in it and write `/proc/sys/user/max_<kind>_namespaces` there; the limit binds descendants.
 //! * `--chroot DIR`: private mount namespace, bind /usr, /etc, /proc, /dev (and copy the /bin, /lib… symlinks)
 //!   into DIR, chroot(DIR). DIR itself stays a plain directory, as in a classic chroot.
+//! * `--chroot-bind-root DIR`: private mount namespace, DIR a recursive bind mount of `/`, chroot(DIR). The
+//!   chroot then looks like the host (a mount at `/`, the same files), so only the kernel's
+//!   `current_chrooted()` still tells it apart.
 //! * `--as-uid N`: setgroups([]), setresgid(N), setresuid(N).
 //! * `--seccomp-ns`: unshare/clone/setns with the listed (or all) namespace flags → EPERM, clone3 → ENOSYS, as
 //!   systemd `RestrictNamespaces=` and Docker's default profile.
@@ -41,6 +44,7 @@ use nix::unistd::{ForkResult, Gid, Uid, chdir, chroot, setgroups, setresgid, set
 struct Plan {
     limits: Vec<(String, String)>,
     chroot: Option<PathBuf>,
+    chroot_bind_root: Option<PathBuf>,
     as_uid: Option<u32>,
     seccomp_ns: Option<String>,
     deny_af: Vec<String>,
@@ -60,6 +64,7 @@ fn parse() -> Result<Plan, String> {
                 p.limits.push((k.to_string(), n.to_string()));
             }
             "--chroot" => p.chroot = Some(PathBuf::from(val()?)),
+            "--chroot-bind-root" => p.chroot_bind_root = Some(PathBuf::from(val()?)),
             "--as-uid" => p.as_uid = Some(val()?.parse().map_err(|_| "--as-uid N")?),
             "--seccomp-ns" => p.seccomp_ns = Some(val()?),
             "--seccomp-deny-af" => p.deny_af.push(val()?),
@@ -96,6 +101,9 @@ fn run() -> Result<u8, String> {
     }
     if let Some(dir) = &plan.chroot {
         enter_chroot(dir)?;
+    }
+    if let Some(dir) = &plan.chroot_bind_root {
+        enter_bind_root_chroot(dir)?;
     }
     if let Some(n) = plan.as_uid {
         setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
@@ -191,6 +199,16 @@ fn enter_limited_userns(limits: &[(String, String)]) -> Result<Option<u8>, Strin
             }
         }
     }
+}
+
+fn enter_bind_root_chroot(dir: &Path) -> Result<(), String> {
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .map_err(|e| format!("make / private: {e}"))?;
+    mount(Some("/"), dir, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(|e| format!("bind / on {}: {e}", dir.display()))?;
+    chroot(dir).map_err(|e| format!("chroot: {e}"))?;
+    chdir("/").map_err(|e| format!("chdir: {e}"))?;
+    Ok(())
 }
 
 fn enter_chroot(dir: &Path) -> Result<(), String> {
