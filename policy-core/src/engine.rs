@@ -85,9 +85,11 @@ fn container_profile(s: &str) -> bool {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(r: &'a ProbeReport, cfg: &'a SandboxConfig) -> Self {
+    /// `read_text`: classify the pasted text for the detectors (a text-only diagnosis reads it with the
+    /// observation reader instead).
+    fn new(r: &'a ProbeReport, cfg: &'a SandboxConfig, read_text: bool) -> Self {
         let mut syms = Vec::new();
-        if let Some(t) = &r.observed_error {
+        if let Some(t) = r.observed_error.as_ref().filter(|_| read_text) {
             for s in symptoms::classify(t) {
                 syms.push(Sym { pointer: "/observed_error".to_string(), s });
             }
@@ -1688,7 +1690,7 @@ fn ranked_fixes(c: &Ctx, code: &str) -> Vec<Remediation> {
 }
 
 /// Most findings in a differential: the top cause and the alternatives worth confirming.
-const MAX_DIFFERENTIAL: usize = 4;
+const MAX_DIFFERENTIAL: usize = 3;
 
 /// Ranked causes → candidates, in rank order (scores only order them).
 fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> Vec<Cand> {
@@ -1724,10 +1726,18 @@ fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> V
                 }
             }
         }
-        for o in &r.explains {
+        // The best fit cites everything it explains; an alternative its first failure.
+        for o in r.explains.iter().take(if i == 0 { usize::MAX } else { 1 }) {
             cd = cd.ev(Some(obs_ev(o)));
         }
-        cd = cd.ev(c.distro_ev()).fix(ranked_fixes(c, r.code));
+        if i == 0 {
+            cd = cd.ev(c.distro_ev());
+        }
+        // The fixes of the best fit; an alternative is confirmed first (the `to confirm` commands tell them
+        // apart) and its fixes are one `nsdoctor explain CODE` away.
+        if i == 0 {
+            cd = cd.fix(ranked_fixes(c, r.code));
+        }
         out.push(cd);
     }
     out
@@ -1844,14 +1854,19 @@ fn headline(verdict: Verdict, top: Option<&Finding>, cfg: &SandboxConfig) -> Str
 }
 
 pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
-    let ctx = Ctx::new(r, cfg);
-    let text_only = ctx.text_only() && r.replays.is_empty() && r.observed_error.is_some();
+    let text_only = r.steps.is_empty() && r.replays.is_empty() && r.observed_error.is_some();
+    let ctx = Ctx::new(r, cfg, !text_only);
     let mut nothing_read = false;
     let mut cands: Vec<Cand> = if text_only {
         // A pasted text: every cause is scored against what the text says failed and the stated facts.
         let (obs, facts) = observations(&ctx);
         nothing_read = obs.is_empty();
-        ranked_candidates(&ctx, &causes::rank(&obs, &facts), Confidence::Medium)
+        let mut c = ranked_candidates(&ctx, &causes::rank(&obs, &facts), Confidence::Medium);
+        if c.is_empty() && !obs.is_empty() {
+            // Something failed and no cause fits what was read with these facts.
+            c.extend(unexplained_failure(&ctx).map(|cd| cd.evs(obs.iter().map(obs_ev))));
+        }
+        c
     } else {
         DETECTORS.iter().filter_map(|(_, f)| f(&ctx)).collect()
     };

@@ -272,17 +272,19 @@ pub fn json(d: &Diagnosis) -> String {
     }
 }
 
-/// `nsdoctor explain CODE` as text (the rule's Markdown doc under a header line).
+/// `nsdoctor explain CODE` as text (the rule's Markdown doc under a header line, then how the cause ranker
+/// reads an error text for this rule's cause, generated from the same knowledge the ranker uses).
 pub fn explain_text(rule: &Rule) -> String {
     format!(
-        "{} {} ({}, cause {})\n{}\n\n{}",
+        "{} {} ({}, cause {})\n{}\n\n{}\n{}",
         rule.code,
         rule.name,
         rule.severity.as_str(),
         rule.cause.as_str(),
         rule.title,
-        rule.doc.trim_end()
-    ) + "\n"
+        rule.doc.trim_end(),
+        crate::causes::reading(rule.cause)
+    )
 }
 
 fn rule_value(rule: &Rule) -> serde_json::Value {
@@ -292,7 +294,7 @@ fn rule_value(rule: &Rule) -> serde_json::Value {
         "severity": rule.severity.as_str(),
         "cause": rule.cause.as_str(),
         "title": rule.title,
-        "doc": rule.doc,
+        "doc": format!("{}\n{}", rule.doc.trim_end(), crate::causes::reading(rule.cause)),
     })
 }
 

@@ -8,7 +8,8 @@
 //! * `diagnose+text`: the same with the terminal renderer (what `nsdoctor check` prints, no colour).
 //! * `json-in-json-out`: report JSON text → diagnosis JSON, validation included: exactly what the wasm
 //!   `diagnose(text)` export runs, so `bench/run` can compare wasm-in-node with native.
-//! * `classify`: the error-text classifier on a 2.9 MiB text.
+//! * `classify`: a pasted error text of 3 MiB read and diagnosed (`nsdoctor diagnose --error-text`), every line a
+//!   different shape.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nsdoctor_tests::{fixtures, load};
@@ -58,11 +59,29 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let text = "bwrap: setting up uid map: Permission denied\n".repeat(1 << 16);
+    // The worst case for the reader: every line names a namespace step and differs from every other in its
+    // letters (so no line is skipped as a repeat), mixed with ordinary log lines.
+    let shapes = [
+        "bwrap: setting up uid map: Permission denied",
+        "unshare: unshare failed: Operation not permitted",
+        "2024-05-01T10:00:00Z INFO worker started namespace=default",
+        "some unrelated log line with nothing special in it at all",
+        "Failed to move to new namespace: PID namespaces supported, Network namespace supported, but failed: errno = Operation not permitted",
+    ];
+    let mut text = String::new();
+    let mut i = 0usize;
+    while text.len() < 3 << 20 {
+        let tag: String = (0..4).map(|k| char::from(b'a' + ((i / 26usize.pow(k)) % 26) as u8)).collect();
+        text.push_str(&format!("{} ({tag})\n", shapes[i % shapes.len()]));
+        i += 1;
+    }
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function(format!("error text {} bytes", text.len()), |b| {
-        b.iter(|| policy_core::symptoms::classify(std::hint::black_box(&text)).len())
+        b.iter(|| {
+            let r = policy_core::input::report_from_error_text(std::hint::black_box(&text), &[]).unwrap();
+            policy_core::diagnose(&r, None).findings.len()
+        })
     });
     g.finish();
 }

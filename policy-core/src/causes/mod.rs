@@ -452,3 +452,25 @@ pub(crate) fn probe_observations(r: &ProbeReport, out: &mut Vec<Obs>) {
 pub(crate) fn root_outside_container(f: &Facts) -> bool {
     f.root == Some(true) && f.in_container() != Some(true) && !f.nested() && f.cap_sys_admin != Some(false)
 }
+
+/// `## Reading an error text` for a cause's rules: the failures it explains and how strongly, from the knowledge
+/// the ranker uses (so `nsdoctor explain` cannot drift from it). Empty for causes the ranker does not name.
+pub(crate) fn reading(cause: Cause) -> String {
+    use std::fmt::Write as _;
+    let Some(k) = KNOWLEDGE.iter().flat_map(|f| f.iter()).find(|k| k.cause == cause) else {
+        return String::new();
+    };
+    let mut s = String::from("\n## Reading an error text\n\nA pasted text is read for failed operations and their errnos, in any program's wording. This cause\nexplains:\n\n");
+    for sg in k.signs {
+        let strength = match sg.weight {
+            w if w >= 40 => "decisive",
+            w if w >= 25 => "strong",
+            w if w >= 12 => "moderate",
+            _ => "weak",
+        };
+        let errnos = if sg.errnos.is_empty() { "any errno".to_string() } else { sg.errnos.join(", ") };
+        let _ = writeln!(s, "- {} ({errnos}): {strength}", sg.op.describe());
+    }
+    s.push_str("\nThe stated facts (distro and release, kernel, container, service, root, SELinux, chroot, the program) then\nraise it, lower it or rule it out; the finding's `ranked here because` line names the facts that did.\n");
+    s
+}

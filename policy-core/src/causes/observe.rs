@@ -164,6 +164,8 @@ pub(crate) struct TextContext {
 
 /// Most observations kept per text.
 const MAX_OBS: usize = 64;
+/// Distinct lines remembered to skip repeats.
+const MAX_SEEN: usize = 4096;
 /// A longer line is cut before matching: no real error line is this long, and it bounds the work per line.
 const MAX_LINE: usize = 4096;
 
@@ -242,24 +244,27 @@ const PHRASES: &[(&str, &str)] = &[
     ("read-only file system", "EROFS"),
 ];
 
+/// glibc's strerror texts of the errnos above, lower case (tested against `errno::all`).
+const STRERROR_LOWER: &[(&str, &str)] = &[
+    ("no such process", "ESRCH"),
+    ("cannot allocate memory", "ENOMEM"),
+    ("file exists", "EEXIST"),
+    ("protocol not supported", "EPROTONOSUPPORT"),
+];
+
 /// Finds the errno a (lower-cased) line names, in any of the forms programs print.
 pub(crate) fn errno_in(line: &str, lower: &str) -> Option<&'static str> {
-    // Symbolic names as whole words (`EPERM`, `(ENOSPC)`, `errno=EACCES`, Node's `EPERM:`).
-    for name in ERRNO_NAMES {
-        let mut from = 0usize;
-        while let Some(pos) = line.get(from..).and_then(|s| s.find(name)) {
-            let start = from.saturating_add(pos);
-            let end = start.saturating_add(name.len());
-            let before = line.get(..start).and_then(|s| s.chars().next_back());
-            let after = line.get(end..).and_then(|s| s.chars().next());
-            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Some(match *name {
-                    "ENOTSUP" => "EOPNOTSUPP",
-                    n => errno::number_of(n).and_then(errno::name_of).unwrap_or(n),
-                });
-            }
-            from = end;
-        }
+    // Symbolic names as whole words (`EPERM`, `(ENOSPC)`, `errno=EACCES`, Node's `EPERM:`): one pass over the
+    // line's words.
+    if let Some(name) = line
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.len() >= 4 && w.starts_with('E') && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        .find_map(|w| ERRNO_NAMES.iter().find(|n| **n == w))
+    {
+        return Some(match *name {
+            "ENOTSUP" => "EOPNOTSUPP",
+            n => errno::number_of(n).and_then(errno::name_of).unwrap_or(n),
+        });
     }
     // strerror text, English in any letter case, then translations.
     for (text, name) in PHRASES {
@@ -267,14 +272,16 @@ pub(crate) fn errno_in(line: &str, lower: &str) -> Option<&'static str> {
             return Some(name);
         }
     }
-    for (name, text) in errno::all() {
-        if lower.contains(&text.to_ascii_lowercase()) {
+    for (text, name) in STRERROR_LOWER {
+        if lower.contains(text) {
             return Some(name);
         }
     }
-    for (text, name) in TRANSLATED {
-        if lower.contains(text) {
-            return Some(name);
+    if !lower.is_ascii() {
+        for (text, name) in TRANSLATED {
+            if lower.contains(text) {
+                return Some(name);
+            }
         }
     }
     numeric_errno(lower)
@@ -367,62 +374,87 @@ fn says_failure(lower: &str) -> bool {
     FAIL_WORDS.iter().any(|w| lower.contains(w))
 }
 
+/// Whether a line says something failed, computed once and only when a check needs it.
+struct Failed<'a> {
+    lower: &'a str,
+    cached: std::cell::Cell<Option<bool>>,
+}
+
+impl<'a> Failed<'a> {
+    fn new(lower: &'a str) -> Self {
+        Failed { lower, cached: std::cell::Cell::new(None) }
+    }
+    fn get(&self) -> bool {
+        if let Some(v) = self.cached.get() {
+            return v;
+        }
+        let v = says_failure(self.lower);
+        self.cached.set(Some(v));
+        v
+    }
+}
+
 /// What operation a (lower-cased, cleaned) line reports as failed, with an errno the wording itself implies.
-fn operation(lower: &str) -> Option<(Op, Option<&'static str>)> {
+fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)> {
     let l = lower;
     // systemd's own namespacing.
-    if l.contains("226/namespace") || l.contains("step namespace") || l.contains("failed to set up user namespacing") || l.contains("failed to set up mount namespacing") {
+    // Each group of wordings is tried only when a cheap key word is on the line (keeps long logs fast).
+    let namespac = l.contains("namespac");
+    let sandbox = l.contains("sandbox");
+    if namespac && (l.contains("226/namespace") || l.contains("step namespace") || l.contains("failed to set up user namespacing") || l.contains("failed to set up mount namespacing")) {
         return Some((Op::UnitNamespace, None));
     }
     // Setuid helpers (before the generic namespace words: their messages mention namespaces too).
-    if l.contains("suid sandbox helper") || l.contains("chrome-sandbox") || l.contains("chrome_sandbox") || l.contains("setuid sandbox")
+    if (sandbox || l.contains("cap") || l.contains("suid")) && (l.contains("suid sandbox helper") || l.contains("chrome-sandbox") || l.contains("chrome_sandbox") || l.contains("setuid sandbox")
         || l.contains("capset failed") || l.contains("unexpected capabilities but not setuid") || l.contains("starter-suid")
-        || l.contains("sandbox helper binary")
+        || l.contains("sandbox helper binary"))
     {
         return Some((Op::SetuidHelper, None));
     }
-    if l.contains("running as root") || l.contains("as root without") {
+    if l.contains("as root") {
         // Chromium refuses to run as root with its sandbox: a policy, not a failure.
         return None;
     }
-    if l.contains("no usable sandbox") || l.contains("sandbox required but unavailable") || l.contains("sandboxed execution is not supported")
-        || l.contains("sandboxing failure") || l.contains("failed to initialize sandbox") || l.contains("sandbox initialization failed")
+    if sandbox && (l.contains("no usable sandbox") || l.contains("sandbox required but unavailable") || l.contains("sandboxed execution is not supported")
+        || l.contains("sandboxing failure") || l.contains("failed to initialize sandbox") || l.contains("sandbox initialization failed"))
     {
         return Some((Op::SandboxUnavailable, None));
     }
-    if l.contains("newuidmap") || l.contains("newgidmap") || l.contains("/etc/subuid") || l.contains("/etc/subgid")
-        || l.contains("subuid") && says_failure(l)
+    if (l.contains("uid") || l.contains("gid") || l.contains("ids")) && (l.contains("newuidmap") || l.contains("newgidmap") || l.contains("/etc/subuid") || l.contains("/etc/subgid")
+        || l.contains("subuid") && failed.get()
         || l.contains("insufficient uids or gids") || l.contains("not enough ids") || l.contains("no subuid ranges")
-        || l.contains("cannot find mappings for user") || l.contains("uidmap package")
+        || l.contains("cannot find mappings for user") || l.contains("uidmap package"))
     {
         return Some((Op::IdHelper, None));
     }
     // The setgroups *file* of a user namespace, not the setgroups(2) call a container's su/gosu makes.
-    if l.contains("/setgroups") || (l.contains("writing to setgroups") || l.contains("write setgroups") || l.contains("setgroups") && l.contains("deny")) && says_failure(l) {
+    if l.contains("setgroups") && (l.contains("/setgroups") || (l.contains("writing to setgroups") || l.contains("write setgroups") || l.contains("setgroups") && l.contains("deny")) && failed.get()) {
         return Some((Op::Setgroups, None));
     }
-    if l.contains("uid_map") || l.contains("gid_map") || l.contains("uid map") || l.contains("gid map") || l.contains("map uid")
+    if (l.contains("map") || l.contains("mapping")) && (l.contains("uid_map") || l.contains("gid_map") || l.contains("uid map") || l.contains("gid map") || l.contains("map uid")
         || l.contains("map gid") || l.contains("can't map uid") || l.contains("can't map gid") || l.contains("cannot map uid") || l.contains("cannot map gid")
         || l.contains("can't map user") || l.contains("uid mapping") || l.contains("gid mapping")
-        || l.contains("id mapping") && says_failure(l)
+        || l.contains("id mapping") && failed.get())
     {
         return Some((Op::IdMap, None));
     }
-    let sets_up_lo = l.contains("setting up") || l.contains("set up") || l.contains("configur") || l.contains("bring up") || l.contains("bringing up") || l.contains("netlink");
-    if l.contains("rtm_newaddr") || l.contains("rtm_newlink") || l.contains("loopback") && sets_up_lo && says_failure(l) {
+    let lo = l.contains("rtm_") || l.contains("loopback");
+    let sets_up_lo = lo && (l.contains("setting up") || l.contains("set up") || l.contains("configur") || l.contains("bring up") || l.contains("bringing up") || l.contains("netlink"));
+    if l.contains("rtm_newaddr") || l.contains("rtm_newlink") || l.contains("loopback") && sets_up_lo && failed.get() {
         return Some((Op::Loopback, None));
     }
-    if l.contains("netlink_route") && says_failure(l) {
+    if l.contains("netlink_route") && failed.get() {
         return Some((Op::NetlinkSocket, None));
     }
     if l.contains("overflowuid") || l.contains("overflowgid") {
         return Some((Op::ProcSys, Some("ENOENT")));
     }
-    let proc_word = l.contains("proc`") || l.contains("proc ") || l.contains("/proc") && !l.contains("/proc/") || l.contains("\"proc\"") || l.contains("proc:") || l.contains("procfs");
-    if l.contains("mount proc") || l.contains("mounting proc") || l.contains("mount /proc") || l.contains("proc on /")
-        || l.contains("mount too revealing") || l.contains("procfs") && says_failure(l) || l.contains("mount(\"proc\"")
+    let proc = l.contains("proc");
+    let proc_word = proc && (l.contains("proc`") || l.contains("proc ") || l.contains("/proc") && !l.contains("/proc/") || l.contains("\"proc\"") || l.contains("proc:") || l.contains("procfs"));
+    if proc && (l.contains("mount proc") || l.contains("mounting proc") || l.contains("mount /proc") || l.contains("proc on /")
+        || l.contains("mount too revealing") || l.contains("procfs") && failed.get() || l.contains("mount(\"proc\"")
         || l.contains("mount of /proc") || l.contains("remount /proc") || l.contains("mount proc filesystem")
-        || l.contains("mount") && proc_word && !l.contains("mountinfo") && says_failure(l)
+        || l.contains("mount") && proc_word && !l.contains("mountinfo") && failed.get())
     {
         return Some((Op::ProcMount, None));
     }
@@ -450,7 +482,7 @@ fn operation(lower: &str) -> Option<(Op, Option<&'static str>)> {
         return Some((Op::CreateUserns, None));
     }
     // Chromium's namespace sandbox (sandbox/linux/services/credentials.cc).
-    if l.contains("credentials.cc") && says_failure(l) {
+    if l.contains("credentials.cc") && failed.get() {
         return Some((Op::CreateUserns, None));
     }
     let userns_word = l.contains("user namespace") || l.contains("user-namespace") || l.contains("usernamespace") || l.contains("userns")
@@ -459,7 +491,7 @@ fn operation(lower: &str) -> Option<(Op, Option<&'static str>)> {
         || l.contains("creating namespace") || l.contains("namespace creation") || l.contains("move to new namespace")
         || l.contains("new namespaces") || l.contains("create a namespace") || l.contains("creating a namespace")
         || l.contains("namespaces failed") || l.contains("enter namespace") && !l.contains("setns");
-    if userns_word && (says_failure(l) || create_word) {
+    if userns_word && (failed.get() || create_word) {
         return Some((Op::CreateUserns, None));
     }
     let other_ns = l.contains("clone_newns") || l.contains("clone_newnet") || l.contains("clone_newpid") || l.contains("network namespace")
@@ -473,16 +505,16 @@ fn operation(lower: &str) -> Option<(Op, Option<&'static str>)> {
         || l.contains("namespace '") || l.contains("xmlns");
     let any_ns = (l.contains("namespace") || l.contains("userns")) && !named;
     let makes = l.contains("creat") || l.contains("init") || l.contains("setting up") || l.contains("set up") || l.contains("setup") || l.contains("unshare") || l.contains("clone");
-    if any_ns && makes && says_failure(l) && !l.contains("user.max_") {
+    if any_ns && makes && failed.get() && !l.contains("user.max_") {
         let only_other = other_ns && !userns_word && !l.contains("user+") && !l.contains("user ");
         let implied = if l.contains("not support") { Some("EINVAL") } else { None };
         return Some((if only_other { Op::CreateNs } else { Op::CreateUserns }, implied));
     }
-    if any_ns && (l.contains("open") || l.contains("join") || l.contains("enter")) && says_failure(l) {
+    if any_ns && (l.contains("open") || l.contains("join") || l.contains("enter")) && failed.get() {
         return Some((Op::CreateNs, None));
     }
-    if create_word && (says_failure(l) || l.contains(": e")) {
-        // `unshare failed`, `cannot clone`, `clone: …`, `failed to unshare`; a clone of a git repository is not one.
+    if create_word && (failed.get() || l.contains(": e")) {
+        // `unshare failed.get()`, `cannot clone`, `clone: …`, `failed.get() to unshare`; a clone of a git repository is not one.
         let git = l.contains("git clone") || l.contains("cloning into") || l.contains("repository") || l.contains("clone of");
         if !git && (l.contains("unshare") || l.contains("clone(") || l.contains("cannot clone") || l.contains("clone failed") || l.contains("clone: ")
             || l.contains("clone3") || l.contains("namespace"))
@@ -491,7 +523,7 @@ fn operation(lower: &str) -> Option<(Op, Option<&'static str>)> {
             return Some((if only_other { Op::CreateNs } else { Op::CreateUserns }, None));
         }
     }
-    if other_ns && says_failure(l) && (l.contains("creat") || l.contains("unshare") || l.contains("setting up")) {
+    if other_ns && failed.get() && (l.contains("creat") || l.contains("unshare") || l.contains("setting up")) {
         return Some((Op::CreateNs, None));
     }
     // Nix and other builders: "cloning builder process".
@@ -503,7 +535,7 @@ fn operation(lower: &str) -> Option<(Op, Option<&'static str>)> {
         || l.contains("mount tmpfs") || l.contains("pivot_root") || l.contains("remount") && l.contains("newroot")
         || l.contains("ms_slave") || l.contains("ms_private") || l.contains("mount propagation") || l.contains("--make-rprivate")
         || l.contains("--make-rslave") || l.contains("mount namespace") || l.contains("/newroot") && l.contains("mount");
-    if sandbox_mount && says_failure(l) {
+    if sandbox_mount && failed.get() {
         return Some((Op::Mount, None));
     }
     None
@@ -562,6 +594,13 @@ const NEEDLES: &[&str] = &[
     "linux ", "uname", ".service", "systemd", "docker", "kubernetes", "container", "-rws",
 ];
 
+/// A line can state context only when it holds one of these.
+const HINT_NEEDLES: &[&str] = &[
+    "max_", "unprivileged_userns", "apparmor_restrict", "microsoft", "runsc", "gvisor", "disable-userns", "nested", "config_user_ns",
+    "ns/user", "thread", "chroot", "service", "systemd", "docker", "kubernetes", "container", "-rws", "linux", "kernel", "uname",
+    "pretty_name", "distributor", "operating system", "description:", "os:", "distro", "inside", "already in", "sandbox",
+];
+
 /// Reads every line of `text` (a `pointer` names where it came from). Linear in the text length; bounded output.
 pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut TextContext) {
     if text.trim().is_empty() {
@@ -569,6 +608,7 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
     }
     let lower_all = text.to_lowercase();
     let present: Vec<&str> = NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect();
+    let hints_present: Vec<&str> = HINT_NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect();
     if present.is_empty() {
         return;
     }
@@ -582,9 +622,19 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
     if appimage {
         hint(ctx, Hint::NosuidHelper, 0, "chrome-sandbox inside an AppImage mount");
     }
+    // Logs repeat lines, often differing only in numbers (pids, timestamps): a line of a shape already read
+    // says nothing new. Shapes are hashed (no allocation) and bounded, so memory stays flat.
+    let mut seen: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
     for (i, raw) in lines.iter().enumerate() {
         if out.len() >= MAX_OBS {
             break;
+        }
+        let shape = shape_hash(raw);
+        if pending.is_none() && seen.contains(&shape) {
+            continue;
+        }
+        if seen.len() < MAX_SEEN {
+            seen.insert(shape);
         }
         let line_no = i.saturating_add(1);
         let line = clean_line(raw);
@@ -613,7 +663,9 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
         if !present.iter().any(|n| lower.contains(n)) {
             continue;
         }
-        read_hints(&line, &lower, line_no, ctx);
+        if hints_present.iter().any(|n| lower.contains(n)) {
+            read_hints(&line, &lower, line_no, ctx);
+        }
         if starts_record {
             // The seccomp audit record is a line of its own kind.
             if lower.contains("type=1326") || lower.contains("type=seccomp") {
@@ -625,13 +677,14 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             push(out, Op::SeccompKill, None, posted, line_no, pointer, line_program(&line));
             continue;
         }
-        let mut found = operation(&lower);
+        let failed = Failed::new(&lower);
+        let mut found = operation(&lower, &failed);
         // An error line that names no operation, right after a line that does (`setup_namespaces …` then
         // `error: Invalid argument`): the error belongs to that operation.
-        if found.is_none() && carried.is_some_and(|(_, at)| line_no.saturating_sub(at) <= 2) && says_failure(&lower) && errno_in(&line, &lower).is_some() {
+        if found.is_none() && carried.is_some_and(|(_, at)| line_no.saturating_sub(at) <= 2) && failed.get() && errno_in(&line, &lower).is_some() {
             found = carried.map(|(op, _)| (op, None));
         }
-        if found.is_none() && lower.contains("max_user_namespaces") && says_failure(&lower) {
+        if found.is_none() && lower.contains("max_user_namespaces") && failed.get() {
             // A program refusing to start because the user-namespace limit is 0 or too low.
             found = Some((Op::CreateUserns, Some("ENOSPC")));
         }
@@ -645,7 +698,7 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             }
             let program = line_program(&line);
             let mut e = implied.or_else(|| errno_in(&line, &lower));
-            if e.is_none() && !says_failure(&lower) && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace {
+            if e.is_none() && !failed.get() && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace {
                 continue;
             }
             // An AppImage's chrome-sandbox sits on a nosuid FUSE mount and can never be setuid: the message
@@ -686,6 +739,15 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             push(out, Op::SetuidHelper, None, &l, n, pointer, None);
         }
     }
+}
+
+/// FNV-1a over a line's bytes without its ASCII digits.
+fn shape_hash(line: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in line.bytes().filter(|b| !b.is_ascii_digit()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// A line naming a namespace step without a failure (`setup_namespaces 518: uids=…`, `unshare(CLONE_NEWUSER)`).
@@ -891,6 +953,16 @@ mod tests {
     }
 
     #[test]
+    fn every_strerror_of_the_table_is_recognised() {
+        for (name, text) in errno::all() {
+            let lower = text.to_lowercase();
+            if ERRNO_NAMES.contains(&name) {
+                assert_eq!(errno_in(text, &lower), Some(name), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn errno_in_every_form_programs_print_it() {
         for (line, want) in [
             ("unshare: unshare failed: Operation not permitted", "EPERM"),
@@ -923,6 +995,10 @@ mod tests {
         assert_eq!(one("bwrap: Failed to make / slave: Permission denied"), (Op::Mount, Some("EACCES")));
         assert_eq!(one("[12:12:FATAL:zygote_host_impl_linux.cc(126)] No usable sandbox!"), (Op::SandboxUnavailable, None));
         assert_eq!(one("Main process exited, code=exited, status=226/NAMESPACE"), (Op::UnitNamespace, None));
+        assert_eq!(one("bwrap: Creating new namespace failed: Operation not permitted"), (Op::CreateNs, Some("EPERM")));
+        assert_eq!(one("bwrap: Creating new namespace failed: Permission denied"), (Op::CreateUserns, Some("EACCES")));
+        assert_eq!(one("bwrap: capset failed: Operation not permitted"), (Op::SetuidHelper, Some("EPERM")));
+        assert_eq!(one("dovecot.service: Failed to set up mount namespacing: Permission denied"), (Op::UnitNamespace, Some("EACCES")));
         assert_eq!(one("Failed to move to new namespace: PID namespaces supported, Network namespace supported, but failed: errno = Operation not permitted"), (Op::CreateUserns, Some("EPERM")));
     }
 
