@@ -25,6 +25,7 @@
 
 mod causes;
 pub mod config;
+mod ctx;
 pub mod diagnosis;
 mod engine;
 pub mod errno;

@@ -3,7 +3,7 @@
 //! Facts and commands: host-policies.md §2.7, §3, §5.4, §6 and the citations there.
 
 use crate::diagnosis::{Artifact, ArtifactKind, Remediation};
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 
 fn rem(id: &str, title: &str, needs_root: bool, persists: bool, trade_off: &str) -> Remediation {
     Remediation {

@@ -1,5 +1,6 @@
 //! The rule registry. Each rule is declared once here; its long doc lives in `docs/rules/<CODE>.md` and its
-//! detection in `engine.rs` (function named after the rule). Codes are stable: never reuse or renumber one.
+//! detector in its cause family's module under `causes/` (function named after the rule, listed in `engine.rs`
+//! `DETECTORS`). Codes are stable: never reuse or renumber one.
 
 use crate::diagnosis::{Cause, Severity};
 

@@ -1,4 +1,5 @@
-//! Causes as data, reasoning in one ranker.
+//! Causes as data, reasoning in one ranker; each family module also holds its rules' detectors for probe
+//! reports (listed in `engine.rs` `DETECTORS`).
 //!
 //! Each cause family module (`apparmor`, `limits`, `container`, `systemd`, `selinux`, `setuid`, `kernel`,
 //! `network`) declares, for each cause, which failed operations (× errno) it can produce and how strongly,
@@ -20,6 +21,7 @@ pub(crate) mod systemd;
 
 use std::collections::BTreeSet;
 
+use crate::ctx::{CAP_SYS_ADMIN_BIT, has_cap};
 use crate::diagnosis::{Cause, Confidence};
 use crate::report::{ProbeReport, SelinuxMode, StepId, StepResult};
 use observe::{Hint, Obs, Op, TextContext};
@@ -101,11 +103,6 @@ pub(crate) struct Facts {
     pub chroot_inconclusive: bool,
 }
 
-const CAP_SYS_ADMIN_BIT: u32 = 21;
-
-fn has_cap(hex: &str, bit: u32) -> Option<bool> {
-    u64::from_str_radix(hex.trim(), 16).ok().map(|v| v & (1u64 << bit) != 0)
-}
 
 fn version_num(v: &str) -> Option<u32> {
     let mut it = v.split('.');
