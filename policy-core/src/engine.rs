@@ -221,7 +221,7 @@ fn obs_ev(o: &Obs) -> Evidence {
 /// The facts view and observations of a report: probe steps, the sandbox's replays and a pasted text.
 fn observations(c: &Ctx) -> (Vec<Obs>, Facts) {
     let mut obs = Vec::new();
-    let mut tc = TextContext { tool_about_ns: observe::names_ns_step(&c.cfg.tool.to_lowercase()), ..TextContext::default() };
+    let mut tc = TextContext { tool_about_ns: observe::names_ns_step(&c.cfg.tool.to_ascii_lowercase()), ..TextContext::default() };
     if let Some(t) = &c.r.observed_error {
         observe::read_text(t, "/observed_error", &mut obs, &mut tc);
     }

@@ -16,7 +16,9 @@ pub(crate) const KNOWLEDGE: &[Knowledge] = &[Knowledge {
         sign(Op::CreateNs, &["EPERM", "EACCES"], 8),
         sign(Op::Setgroups, &["EACCES", "EPERM"], 30),
         sign(Op::IdMap, &["EPERM", "EACCES"], 30),
-        sign(Op::IdHelper, &["EPERM", "EACCES"], 10),
+        // newuidmap writing the map of a namespace the restriction left without capabilities (rootlesskit,
+        // rootless podman on 24.04).
+        sign(Op::IdHelper, &["EPERM", "EACCES"], 30),
         sign(Op::Loopback, &[], 30),
         sign(Op::NetlinkSocket, &["EACCES", "EPERM"], 8),
         sign(Op::Mount, &["EPERM", "EACCES"], 18),

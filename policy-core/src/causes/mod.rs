@@ -19,8 +19,6 @@ pub(crate) mod selinux;
 pub(crate) mod setuid;
 pub(crate) mod systemd;
 
-use std::collections::BTreeSet;
-
 use crate::ctx::{CAP_SYS_ADMIN_BIT, has_cap};
 use crate::diagnosis::{Cause, Confidence};
 use crate::report::{ProbeReport, SelinuxMode, StepId, StepResult};
@@ -89,7 +87,7 @@ pub(crate) struct Facts {
     pub selinux: Option<SelinuxMode>,
     pub wsl: Option<u8>,
     pub program: Option<&'static Program>,
-    pub hints: BTreeSet<Hint>,
+    pub hints: Vec<Hint>,
     /// From a probe: the sysctl values (None = not known; Some(None) = the knob does not exist).
     pub clone_sysctl: Option<Option<i64>>,
     pub max_userns_zero: Option<bool>,
@@ -146,7 +144,7 @@ impl Facts {
         let version = version_raw.as_deref().and_then(version_num);
         let version_minor = version_raw.as_deref().is_some_and(|v| v.contains('.'));
         let kernel = r.kernel.release.get().cloned().or_else(|| r.kernel.proc_version.get().cloned()).or_else(|| text.kernel.clone());
-        let mut hints: BTreeSet<Hint> = text.hints.iter().map(|(h, _, _)| *h).collect();
+        let mut hints: Vec<Hint> = text.hints.iter().map(|(h, _, _)| *h).collect();
         let s = &r.sysctl;
         let clone_sysctl = match &s.unprivileged_userns_clone {
             crate::fact::Fact::Observed(v) => Some(Some(*v)),
@@ -162,7 +160,7 @@ impl Facts {
             None
         };
         if max_userns_zero == Some(true) {
-            hints.insert(Hint::LimitZero);
+            hints.push(Hint::LimitZero);
         }
         let restriction = s.apparmor_restrict_unprivileged_userns.get().or(s.apparmor_unconfined_restrictions_userns.get()).map(|v| *v == 1);
         let apparmor = if r.lsm.apparmor_enabled.is_true() || r.lsm.active.get().is_some_and(|l| l.iter().any(|x| x == "apparmor")) {

@@ -175,54 +175,56 @@ const ERRNO_NAMES: &[&str] = &[
     "EUSERS", "EAGAIN", "EEXIST", "EROFS", "ENOMEM", "ESRCH",
 ];
 
-/// Translated strerror texts (glibc's translations of the errnos namespace steps give), lower case.
+/// Translated strerror texts (glibc's translations of the errnos namespace steps give), lower case and without
+/// their first letter: lines are lower-cased for ASCII only, so a capital Cyrillic or accented first letter must not
+/// matter.
 const TRANSLATED: &[(&str, &str)] = &[
     // de
-    ("vorgang nicht zulässig", "EPERM"),
-    ("die operation ist nicht erlaubt", "EPERM"),
-    ("keine berechtigung", "EACCES"),
-    ("ungültiges argument", "EINVAL"),
-    ("das argument ist ungültig", "EINVAL"),
-    ("auf dem gerät ist kein speicherplatz mehr verfügbar", "ENOSPC"),
-    ("funktion nicht implementiert", "ENOSYS"),
+    ("organg nicht zulässig", "EPERM"),
+    ("ie operation ist nicht erlaubt", "EPERM"),
+    ("eine berechtigung", "EACCES"),
+    ("ngültiges argument", "EINVAL"),
+    ("as argument ist ungültig", "EINVAL"),
+    ("uf dem gerät ist kein speicherplatz mehr verfügbar", "ENOSPC"),
+    ("unktion nicht implementiert", "ENOSYS"),
     // fr
-    ("opération non permise", "EPERM"),
-    ("opération non autorisée", "EPERM"),
-    ("permission non accordée", "EACCES"),
-    ("permission refusée", "EACCES"),
-    ("argument invalide", "EINVAL"),
-    ("aucun espace disponible sur le périphérique", "ENOSPC"),
-    ("fonction non implantée", "ENOSYS"),
+    ("pération non permise", "EPERM"),
+    ("pération non autorisée", "EPERM"),
+    ("ermission non accordée", "EACCES"),
+    ("ermission refusée", "EACCES"),
+    ("rgument invalide", "EINVAL"),
+    ("ucun espace disponible sur le périphérique", "ENOSPC"),
+    ("onction non implantée", "ENOSYS"),
     // es / pt / it
-    ("operación no permitida", "EPERM"),
-    ("permiso denegado", "EACCES"),
-    ("argumento inválido", "EINVAL"),
-    ("no queda espacio en el dispositivo", "ENOSPC"),
-    ("operação não permitida", "EPERM"),
-    ("permissão negada", "EACCES"),
-    ("operazione non permessa", "EPERM"),
-    ("permesso negato", "EACCES"),
-    ("argomento non valido", "EINVAL"),
+    ("peración no permitida", "EPERM"),
+    ("ermiso denegado", "EACCES"),
+    ("rgumento inválido", "EINVAL"),
+    ("o queda espacio en el dispositivo", "ENOSPC"),
+    ("peração não permitida", "EPERM"),
+    ("ermissão negada", "EACCES"),
+    ("perazione non permessa", "EPERM"),
+    ("ermesso negato", "EACCES"),
+    ("rgomento non valido", "EINVAL"),
     // ru / pl / nl
-    ("операция не позволена", "EPERM"),
-    ("операция не разрешена", "EPERM"),
-    ("отказано в доступе", "EACCES"),
-    ("недопустимый аргумент", "EINVAL"),
-    ("на устройстве не осталось свободного места", "ENOSPC"),
-    ("operacja niedozwolona", "EPERM"),
-    ("brak dostępu", "EACCES"),
-    ("bewerking niet toegestaan", "EPERM"),
-    ("toegang geweigerd", "EACCES"),
+    ("перация не позволена", "EPERM"),
+    ("перация не разрешена", "EPERM"),
+    ("тказано в доступе", "EACCES"),
+    ("едопустимый аргумент", "EINVAL"),
+    ("а устройстве не осталось свободного места", "ENOSPC"),
+    ("peracja niedozwolona", "EPERM"),
+    ("rak dostępu", "EACCES"),
+    ("ewerking niet toegestaan", "EPERM"),
+    ("oegang geweigerd", "EACCES"),
     // zh / ja / ko
-    ("不允许的操作", "EPERM"),
-    ("权限不够", "EACCES"),
-    ("无效的参数", "EINVAL"),
-    ("设备上没有空间", "ENOSPC"),
-    ("許可されていない操作です", "EPERM"),
-    ("許可がありません", "EACCES"),
-    ("無効な引数です", "EINVAL"),
-    ("명령을 허용하지 않음", "EPERM"),
-    ("허가 거부", "EACCES"),
+    ("允许的操作", "EPERM"),
+    ("限不够", "EACCES"),
+    ("效的参数", "EINVAL"),
+    ("备上没有空间", "ENOSPC"),
+    ("可されていない操作です", "EPERM"),
+    ("可がありません", "EACCES"),
+    ("効な引数です", "EINVAL"),
+    ("령을 허용하지 않음", "EPERM"),
+    ("가 거부", "EACCES"),
 ];
 
 /// Lower-case phrases programs print instead of strerror.
@@ -425,7 +427,9 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
         || l.contains("insufficient uids or gids") || l.contains("not enough ids") || l.contains("no subuid ranges")
         || l.contains("cannot find mappings for user") || l.contains("uidmap package"))
     {
-        return Some((Op::IdHelper, None));
+        // A helper or a subordinate range that is not there: nothing refused the write.
+        let absent = l.contains("not found") || l.contains("no entry") || l.contains("no subuid") || l.contains("cannot find mappings");
+        return Some((Op::IdHelper, absent.then_some("ENOENT")));
     }
     // The setgroups *file* of a user namespace, not the setgroups(2) call a container's su/gosu makes.
     if l.contains("setgroups") && (l.contains("/setgroups") || (l.contains("writing to setgroups") || l.contains("write setgroups") || l.contains("setgroups") && l.contains("deny")) && failed.get()) {
@@ -547,8 +551,9 @@ fn audit(record: &str) -> Option<(Op, Option<&'static str>)> {
     let field = |key: &str| -> Option<String> {
         let pos = r.find(key)?;
         let rest = r.get(pos.saturating_add(key.len())..)?;
-        let rest = rest.trim_start_matches('"');
-        Some(rest.chars().take_while(|c| *c != '"' && !c.is_whitespace()).collect())
+        // Quotes may come escaped when a record is pasted from JSON (`operation=\"mount\"`).
+        let rest = rest.trim_start_matches(['"', '\\']);
+        Some(rest.chars().take_while(|c| *c != '"' && *c != '\\' && !c.is_whitespace()).collect())
     };
     if r.contains("apparmor=") || (r.contains("DENIED") && r.contains("userns_create")) {
         let denied = r.contains("DENIED") || r.contains("apparmor=denied");
@@ -606,10 +611,14 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
     if text.trim().is_empty() {
         return;
     }
-    let lower_all = text.to_lowercase();
+    let lower_all = text.to_ascii_lowercase();
     let present: Vec<&str> = NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect();
     let hints_present: Vec<&str> = HINT_NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect();
     if present.is_empty() {
+        if ctx.tool_about_ns {
+            let lines: Vec<&str> = text.lines().collect();
+            bare_errno(&lines, pointer, true, out);
+        }
         return;
     }
     if ctx.runtime.is_none() {
@@ -624,24 +633,24 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
     }
     // Logs repeat lines, often differing only in numbers (pids, timestamps): a line of a shape already read
     // says nothing new. Shapes are hashed (no allocation) and bounded, so memory stays flat.
-    let mut seen: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    let mut seen: Vec<u64> = Vec::new(); // sorted
     for (i, raw) in lines.iter().enumerate() {
         if out.len() >= MAX_OBS {
             break;
         }
         let shape = shape_hash(raw);
-        if pending.is_none() && seen.contains(&shape) {
-            continue;
-        }
-        if seen.len() < MAX_SEEN {
-            seen.insert(shape);
+        match seen.binary_search(&shape) {
+            Ok(_) if pending.is_none() => continue,
+            Ok(_) => {}
+            Err(at) if seen.len() < MAX_SEEN => seen.insert(at, shape),
+            Err(_) => {}
         }
         let line_no = i.saturating_add(1);
         let line = clean_line(raw);
         if line.is_empty() {
             continue;
         }
-        let lower = line.to_lowercase();
+        let lower = line.to_ascii_lowercase();
         // Evidence quotes the line as posted (renderers escape what a terminal must not see).
         let posted = raw.trim();
         // Audit records wrapped over lines: a record start, then continuation lines until the next record.
@@ -660,7 +669,8 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
         if starts_record {
             pending = Some((line_no, line.clone()));
         }
-        if !present.iter().any(|n| lower.contains(n)) {
+        let carried_recent = carried.is_some_and(|(_, at)| line_no.saturating_sub(at) <= 2);
+        if !carried_recent && !present.iter().any(|n| lower.contains(n)) {
             continue;
         }
         if hints_present.iter().any(|n| lower.contains(n)) {
@@ -712,7 +722,7 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             if e.is_none() && line.trim_end().ends_with(':') {
                 if let Some(next) = lines.get(i.saturating_add(1)) {
                     let n = clean_line(next);
-                    e = errno_in(&n, &n.to_lowercase());
+                    e = errno_in(&n, &n.to_ascii_lowercase());
                 }
             }
             // bwrap's errno after `loopback: Failed RTM_*` is stale (bubblewrap network.c rtnl_read_reply does
@@ -770,13 +780,13 @@ fn strace_success(lower: &str) -> bool {
 /// A program that only prints a bare errno (`called Result::unwrap() on an Err value: EINVAL`) in a text that
 /// is about creating namespaces: the errno is that step's.
 fn bare_errno(lines: &[&str], pointer: &str, about_ns: bool, out: &mut Vec<Obs>) {
-    let about_ns = about_ns || lines.iter().any(|l| names_ns_step(&l.to_lowercase()));
+    let about_ns = about_ns || lines.iter().any(|l| names_ns_step(&l.to_ascii_lowercase()));
     if !about_ns {
         return;
     }
     for (i, raw) in lines.iter().enumerate() {
         let line = clean_line(raw);
-        let lower = line.to_lowercase();
+        let lower = line.to_ascii_lowercase();
         if let Some(e) = errno_in(&line, &lower).filter(|e| matches!(*e, "EPERM" | "EINVAL" | "ENOSPC" | "ENOSYS")) {
             if says_failure(&lower) || lower.contains("err") || lower.contains("panic") {
                 push(out, Op::CreateUserns, Some(e), &line, i.saturating_add(1), pointer, line_program(&line));
@@ -955,7 +965,7 @@ mod tests {
     #[test]
     fn every_strerror_of_the_table_is_recognised() {
         for (name, text) in errno::all() {
-            let lower = text.to_lowercase();
+            let lower = text.to_ascii_lowercase();
             if ERRNO_NAMES.contains(&name) {
                 assert_eq!(errno_in(text, &lower), Some(name), "{text}");
             }
@@ -974,9 +984,10 @@ mod tests {
             ("unshare: unshare failed: Vorgang nicht zulässig", "EPERM"),
             ("unshare: échec de unshare: Opération non permise", "EPERM"),
             ("unshare: unshare failed: PERMISSION DENIED", "EACCES"),
+            ("unshare: unshare failed: Операция не позволена", "EPERM"),
             ("unshare() failed: errno=-1", "EPERM"),
         ] {
-            let lower = line.to_lowercase();
+            let lower = line.to_ascii_lowercase();
             assert_eq!(errno_in(line, &lower), Some(want), "{line}");
         }
         assert_eq!(errno_in("EPERMISSION", "epermission"), None, "whole words only");
