@@ -172,7 +172,9 @@ fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> V
             (Confidence::Medium, _) | (_, Confidence::Medium) => Confidence::Medium,
             _ => Confidence::High,
         };
-        let mut cd = cand(r.code, score, confidence, ranked_summary(r), &why.join("; "));
+        // The best fit is explained in full; an alternative in its first sentence (its doc is one `explain` away).
+        let summary = if i == 0 { ranked_summary(r) } else { format!("Would also explain it: {}", first_sentence(&ranked_summary(r))) };
+        let mut cd = cand(r.code, score, confidence, summary, &why.join("; "));
         // An alternative is at most as severe as the best fit: a warning-level top cause (a multi-threaded
         // caller) is not made blocking by a less likely candidate.
         if i > 0 {
@@ -199,6 +201,13 @@ fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> V
         out.push(cd);
     }
     out
+}
+
+fn first_sentence(s: &str) -> String {
+    match s.find(". ") {
+        Some(end) => s.get(..=end).unwrap_or(s).to_string(),
+        None => s.to_string(),
+    }
 }
 
 fn severity_rank(s: Severity) -> u8 {
