@@ -369,7 +369,8 @@ const FAIL_WORDS: &[&str] = &[
     "fail", "error", "denied", "not permitted", "cannot", "can't", "could not", "couldn't", "unable", "not supported",
     "unsupported", "not enabled", "disabled", "not available", "unavailable", "refused", "invalid", "no permission",
     "eperm", "eacces", "enospc", "einval", "not allowed", "don't have", "does not support", "doesn't support", "no entry",
-    "missing", "not found", "abort",
+    "missing", "not found", "abort", "échec", "fehlgeschlagen", "fallo", "falló", "falhou", "non riuscit", "не удалось",
+    "ошибка", "失败", "失敗", "실패",
 ];
 
 fn says_failure(lower: &str) -> bool {
@@ -390,7 +391,8 @@ impl<'a> Failed<'a> {
         if let Some(v) = self.cached.get() {
             return v;
         }
-        let v = says_failure(self.lower);
+        // A line that names an errno reports a failure, whatever words it uses around it.
+        let v = says_failure(self.lower) || errno_in(self.lower, self.lower).is_some();
         self.cached.set(Some(v));
         v
     }
