@@ -79,6 +79,9 @@ fn clone_context(f: &Facts, out: &mut Vec<Adj>) {
         (Some("debian" | "raspbian" | "devuan" | "mx"), Some(v)) if v <= 10 => {
             out.push(Adj::By(45, "Debian 10 and older default kernel.unprivileged_userns_clone to 0"))
         }
+        (Some("debian" | "raspbian" | "devuan" | "kali" | "mx" | "pureos" | "parrot"), _) if f.in_container() != Some(true) => {
+            out.push(Adj::By(10, "Debian kernels carry the switch, and it may have been set to 0"))
+        }
         (Some("debian" | "raspbian" | "devuan" | "kali" | "mx" | "pureos" | "parrot"), _) => {}
         (Some("arch" | "manjaro" | "endeavouros" | "artix"), _) if f.kernel_version().is_some_and(|v| v < (5, 1)) => {
             out.push(Adj::By(25, "Arch kernels before 5.1 shipped unprivileged user namespaces off"))
