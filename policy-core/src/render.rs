@@ -18,10 +18,33 @@ pub(crate) fn ellipsize(s: &str, max_chars: usize) -> String {
     out
 }
 
-/// True when no byte can start a character that [`clean`] escapes: C0 controls and DEL, and the lead bytes of
-/// C1 controls (0xC2), U+061C (0xD8), the U+200x/U+202x/U+206x bidi marks (0xE2) and U+FEFF (0xEF).
+/// True when `s` holds no character that [`clean`] escapes: C0 controls (but tab) and DEL, C1 controls
+/// (UTF-8 `C2 80`–`C2 9F`), U+061C (`D8 9C`), the bidi marks U+200E/F, U+202A–E and U+2066–9 (`E2 80 8E/8F`,
+/// `E2 80 AA`–`AE`, `E2 81 A6`–`A9`) and U+FEFF (`EF BB BF`). Exact, so text with dashes, ellipses and other
+/// punctuation from the U+20xx block still takes this fast path.
 fn needs_no_escape(s: &str) -> bool {
-    s.bytes().all(|b| (b >= 0x20 && b != 0x7f && !matches!(b, 0xc2 | 0xd8 | 0xe2 | 0xef)) || b == b'\t')
+    // Most text has none of the lead bytes at all: one vectorisable pass decides it.
+    if s.bytes().all(|b| (b >= 0x20 && b != 0x7f && !matches!(b, 0xc2 | 0xd8 | 0xe2 | 0xef)) || b == b'\t') {
+        return true;
+    }
+    let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    for (i, &x) in b.iter().enumerate() {
+        let (n1, n2) = (at(i.wrapping_add(1)), at(i.wrapping_add(2)));
+        let escaped = match x {
+            b'\t' => false,
+            0x00..=0x1f | 0x7f => true,
+            0xc2 => (0x80..=0x9f).contains(&n1),
+            0xd8 => n1 == 0x9c,
+            0xe2 => n1 == 0x80 && (matches!(n2, 0x8e | 0x8f) || (0xaa..=0xae).contains(&n2)) || n1 == 0x81 && (0xa6..=0xa9).contains(&n2),
+            0xef => n1 == 0xbb && n2 == 0xbf,
+            _ => false,
+        };
+        if escaped {
+            return false;
+        }
+    }
+    true
 }
 
 /// Escapes C0/C1 controls (except tab) and Unicode bidi/format controls as `\u{…}`.
@@ -563,4 +586,28 @@ pub fn prometheus(d: &Diagnosis) -> String {
     prom_family(&mut out, "nsdoctor_blocking_findings", "Findings of this run that alone stop the sandbox.");
     let _ = writeln!(out, "nsdoctor_blocking_findings {}", d.findings.iter().filter(|f| f.blocking).count());
     out
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    /// The fast path says "nothing to escape" exactly when escaping changes nothing.
+    #[test]
+    fn fast_path_is_exact() {
+        let mut cases: Vec<String> = vec!["plain".into(), "tab\tok".into(), "dash — ellipsis … arrow → ≤".into(), "\u{2010}\u{2011}\u{2030}".into()];
+        for c in ['\u{0}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{FEFF}'] {
+            cases.push(format!("a{c}b"));
+        }
+        for c in ['\u{a0}', '\u{0600}', '\u{200D}', '\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{FEFE}', '\u{FFFD}'] {
+            cases.push(format!("a{c}b"));
+        }
+        for s in cases {
+            let slow_unchanged = s.chars().all(|c| {
+                let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+                !((c.is_control() && c != '\t') || bidi || c == '\u{FEFF}')
+            });
+            assert_eq!(needs_no_escape(&s), slow_unchanged, "{s:?}");
+        }
+    }
 }

@@ -164,6 +164,8 @@ pub(crate) struct TextContext {
 
 /// Most observations kept per text.
 const MAX_OBS: usize = 64;
+/// Texts longer than this are prefiltered by a whole-text needle scan.
+const PREFILTER_BYTES: usize = 16 * 1024;
 /// Distinct lines remembered to skip repeats.
 const MAX_SEEN: usize = 4096;
 /// A longer line is cut before matching: no real error line is this long, and it bounds the work per line.
@@ -604,8 +606,9 @@ const NEEDLES: &[&str] = &[
 /// A line can state context only when it holds one of these.
 const HINT_NEEDLES: &[&str] = &[
     "max_", "unprivileged_userns", "apparmor_restrict", "microsoft", "runsc", "gvisor", "disable-userns", "nested", "config_user_ns",
-    "ns/user", "thread", "chroot", "service", "systemd", "docker", "kubernetes", "container", "-rws", "linux", "kernel", "uname",
-    "pretty_name", "distributor", "operating system", "description:", "os:", "distro", "inside", "already in", "sandbox",
+    "ns/user", "thread", "chroot", ".service", "systemd[", "docker", "kubernetes", "container", "-rws", "linux ", "kernel:",
+    "kernel version", "uname", "pretty_name", "distributor", "operating system", "description:", "os:", "distro", "inside a",
+    "inside the sandbox", "already in a",
 ];
 
 /// Reads every line of `text` (a `pointer` names where it came from). Linear in the text length; bounded output.
@@ -614,8 +617,11 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
         return;
     }
     let lower_all = text.to_ascii_lowercase();
-    let present: Vec<&str> = NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect();
-    let hints_present: Vec<&str> = HINT_NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect();
+    // A long log is first scanned once per needle, so each line is tested only against the needles the text
+    // holds at all; a short text is cheaper to test line by line against all of them.
+    let long = text.len() > PREFILTER_BYTES;
+    let present: Vec<&str> = if long { NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect() } else { NEEDLES.to_vec() };
+    let hints_present: Vec<&str> = if long { HINT_NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect() } else { HINT_NEEDLES.to_vec() };
     if present.is_empty() {
         if ctx.tool_about_ns {
             let lines: Vec<&str> = text.lines().collect();
@@ -710,7 +716,7 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             }
             let program = line_program(&line);
             let mut e = implied.or_else(|| errno_in(&line, &lower));
-            if e.is_none() && !failed.get() && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace {
+            if e.is_none() && !says_failure(&lower) && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace {
                 continue;
             }
             // An AppImage's chrome-sandbox sits on a nosuid FUSE mount and can never be setuid: the message
