@@ -67,7 +67,8 @@ fn restriction_context(f: &Facts, out: &mut Vec<Adj>) {
     if f.hint(super::observe::Hint::RestrictionOn) {
         out.push(Adj::By(40, "the text shows kernel.apparmor_restrict_unprivileged_userns = 1"));
     }
-    if root_outside_container(f) {
+    // Root is exempt from Ubuntu's restriction, not from a profile that confines it without `userns,`.
+    if root_outside_container(f) && !f.create_eacces {
         out.push(Adj::By(-40, "root is exempt from the restriction"));
     }
     if f.in_container() == Some(true) {

@@ -99,6 +99,8 @@ pub(crate) struct Facts {
     pub userns_supported: Option<bool>,
     /// A probe looked for a chroot and could not tell (not the same as nobody asking).
     pub chroot_inconclusive: bool,
+    /// Creation itself was denied with EACCES (an LSM profile or policy, which binds root too).
+    pub create_eacces: bool,
 }
 
 
@@ -217,6 +219,7 @@ impl Facts {
             bnd_sys_admin: r.process.cap_bnd.get().and_then(|h| has_cap(h, CAP_SYS_ADMIN_BIT)),
             userns_supported: r.kernel.userns_supported.get().copied(),
             chroot_inconclusive: matches!(r.process.chrooted, crate::fact::Fact::Unavailable(_)),
+            create_eacces: obs.iter().any(|o| matches!(o.op, Op::CreateUserns | Op::CreateNs) && o.errno == Some("EACCES") || o.op == Op::AuditApparmorUserns),
         }
     }
 
