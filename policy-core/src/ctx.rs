@@ -194,11 +194,7 @@ impl<'a> Ctx<'a> {
     }
     /// VERSION_ID as major*100+minor (24.04 → 2404).
     pub(crate) fn version_num(&self) -> Option<u32> {
-        let v = self.r.distro.version_id.get()?;
-        let mut it = v.split('.');
-        let major: u32 = it.next()?.parse().ok()?;
-        let minor: u32 = it.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-        major.checked_mul(100)?.checked_add(minor.min(99))
+        self.r.distro.version_id.get().and_then(|v| version_num(v))
     }
     pub(crate) fn version_major(&self) -> Option<u32> {
         self.version_num().map(|v| v / 100)
@@ -258,30 +254,7 @@ impl<'a> Ctx<'a> {
         v
     }
     pub(crate) fn container(&self) -> Option<&'static str> {
-        let p = &self.r.platform;
-        if p.gvisor.is_true() {
-            return Some("gvisor");
-        }
-        if p.kubernetes.is_true() {
-            return Some("kubernetes");
-        }
-        if p.podman.is_true() {
-            return Some("podman");
-        }
-        if p.docker.is_true() {
-            return Some("docker");
-        }
-        if p.lxc.is_true() {
-            return Some("lxc");
-        }
-        use crate::config::ContainerRuntime as C;
-        self.cfg.container_runtime.map(|c| match c {
-            C::Docker => "docker",
-            C::Podman => "podman",
-            C::Kubernetes => "kubernetes",
-            C::Lxc => "lxc",
-            C::Gvisor => "gvisor",
-        })
+        platform_container(&self.r.platform).or_else(|| self.cfg.container_runtime.map(runtime_name))
     }
     pub(crate) fn container_ev(&self) -> Option<Evidence> {
         let p = &self.r.platform;
@@ -491,4 +464,32 @@ impl<'a> Ctx<'a> {
 /// Whether capability `bit` is set in a `/proc/PID/status` hex mask.
 pub(crate) fn has_cap(hex: &str, bit: u32) -> Option<bool> {
     u64::from_str_radix(hex.trim(), 16).ok().map(|v| v & (1u64 << bit) != 0)
+}
+
+/// The container runtime the report's markers show (gVisor before Kubernetes before Podman before Docker
+/// before LXC: the more specific marker wins).
+pub(crate) fn platform_container(p: &crate::report::Platform) -> Option<&'static str> {
+    [(&p.gvisor, "gvisor"), (&p.kubernetes, "kubernetes"), (&p.podman, "podman"), (&p.docker, "docker"), (&p.lxc, "lxc")]
+        .into_iter()
+        .find_map(|(f, name)| f.is_true().then_some(name))
+}
+
+/// A configured container runtime by the name the markers use.
+pub(crate) fn runtime_name(c: crate::config::ContainerRuntime) -> &'static str {
+    use crate::config::ContainerRuntime as C;
+    match c {
+        C::Docker => "docker",
+        C::Podman => "podman",
+        C::Kubernetes => "kubernetes",
+        C::Lxc => "lxc",
+        C::Gvisor => "gvisor",
+    }
+}
+
+/// os-release `VERSION_ID` as major*100+minor (`24.04` → 2404, `12` → 1200).
+pub(crate) fn version_num(v: &str) -> Option<u32> {
+    let mut it = v.split('.');
+    let major: u32 = it.next()?.trim().parse().ok()?;
+    let minor: u32 = it.next().and_then(|m| m.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()).unwrap_or(0);
+    major.checked_mul(100)?.checked_add(minor.min(99))
 }

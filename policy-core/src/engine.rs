@@ -17,41 +17,8 @@ use crate::report::{ProbeReport, ReplayExit};
 use crate::rules;
 
 // ------------------------------------------------------------------------------------------------
-// Rules
+// Rules that judge the report as a whole (the rest live in their cause family's module under `causes/`)
 
-/// NSD101: unshare succeeds, then every capability-needing step fails — AppArmor's transition into
-/// `unprivileged_userns` (Ubuntu 23.10+; host-policies.md §2.3).
-/// NSD102: EACCES from unshare/clone itself under AppArmor — a confining profile without `userns,`, or the
-/// restriction with `unprivileged_userns` not loaded.
-/// NSD103: the restriction is on, but the sandbox's bwrap is covered by a profile (replay succeeds).
-/// NSD111: Debian/Arch `kernel.unprivileged_userns_clone=0` (EPERM for callers without CAP_SYS_ADMIN).
-/// NSD121: ENOSPC creating a user/mount/pid namespace, or a limit at 0 (not net alone: NSD122).
-/// NSD122: the net namespace alone hits ENOSPC / `max_net_namespaces=0`. Blocking only with network `none`.
-/// NSD123: already inside a sandbox or user namespace that allows no further nesting.
-/// EPERM on a namespace creation that a seccomp filter (not the kernel) would explain.
-/// NSD131: a container's seccomp profile (Docker default: clone/unshare with namespace flags → EPERM,
-/// clone3 → ENOSYS; moby profiles `seccomp/default.json`).
-/// NSD141: systemd `RestrictNamespaces=` (seccomp on clone/unshare flags; clone3 → ENOSYS).
-/// Shared by NSD131/NSD141: the same seccomp evidence, attributed by context. With neither context, both
-/// are ranked candidates.
-/// NSD132: root in a container without CAP_SYS_ADMIN asks for namespaces without a user namespace
-/// (openai/codex#13624: `Creating new namespace failed: Operation not permitted`).
-/// NSD133: container AppArmor profile (docker-default `deny mount`) → mount EACCES.
-/// NSD134: locked over-mounts on /proc (container masked paths) make a fresh procfs "too revealing".
-/// NSD135: gVisor pre-configures `lo` in new net namespaces; RTM_NEWADDR answers EEXIST (google/gvisor#13438).
-/// NSD142: `RestrictAddressFamilies=` without AF_NETLINK → socket(AF_NETLINK) EAFNOSUPPORT.
-/// NSD143: a seccomp filter that kills (SIGSYS) — systemd `SystemCallFilter=` without `SystemCallErrorNumber=`.
-/// NSD145: the unit's seccomp filter answers a syscall bwrap needs with ENOSYS (the kernel never says ENOSYS
-/// for a syscall it has): e.g. `RestrictSUIDSGID=` filtering openat2 (containers/bubblewrap#774).
-/// NSD144: systemd `ProcSubset=pid` (no /proc/sys) or `ProtectKernelTunables=` (locked /proc over-mounts).
-/// NSD151: SELinux `user_namespace { create }` denial (EACCES), or container_t mount denials.
-/// NSD161: a setuid helper (setuid bwrap, chrome-sandbox) is broken where the host needs one.
-/// `6.8.0-45-generic` → (6, 8).
-/// NSD162: newuidmap/newgidmap (rootless podman/buildah) cannot write the maps.
-/// NSD171: WSL1 (EINVAL; microsoft/WSL#2981).
-/// NSD172: kernel without user namespaces (CONFIG_USER_NS=n, < 3.8).
-/// NSD173: chrooted caller (`current_chrooted()` → EPERM in create_user_ns).
-/// NSD174: EINVAL from a multithreaded caller (unshare(2): CLONE_NEWUSER implies a single-threaded caller).
 /// NSD191: the real bwrap and the ladder disagree.
 fn replay_disagrees_with_ladder(c: &Ctx) -> Option<Cand> {
     if let Some((_, r)) = c.sandbox_replay() {
@@ -181,7 +148,8 @@ fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> V
             let top = ranked.first().and_then(|t| rules::by_code(t.code)).map(|t| t.severity);
             let own = rules::by_code(r.code).map(|x| x.severity);
             if let (Some(t), Some(o)) = (top, own) {
-                if severity_rank(t) < severity_rank(o) {
+                // Severity orders Error < Warning < Info: a top cause that is less severe caps the alternative.
+                if t > o {
                     cd = cd.sev(t);
                 }
             }
@@ -210,14 +178,6 @@ fn first_sentence(s: &str) -> String {
     }
 }
 
-fn severity_rank(s: Severity) -> u8 {
-    match s {
-        Severity::Error => 3,
-        Severity::Warning => 2,
-        Severity::Info => 1,
-    }
-}
-
 fn obs_ev(o: &Obs) -> Evidence {
     let pointer = if o.line_no == 0 { o.pointer.clone() } else { format!("{} (line {})", o.pointer, o.line_no) };
     let meaning = match o.errno {
@@ -238,7 +198,7 @@ fn observations(c: &Ctx) -> (Vec<Obs>, Facts) {
         observe::read_text(&rp.stderr, &format!("/replays/{i}/stderr"), &mut obs, &mut tc);
     }
     causes::probe_observations(c.r, &mut obs);
-    let facts = Facts::new(c.r, &c.cfg.tool, c.container(), &tc, &obs);
+    let facts = Facts::new(c.r, &c.cfg.tool, c.cfg.container_runtime.map(crate::ctx::runtime_name), &tc, &obs);
     (obs, facts)
 }
 

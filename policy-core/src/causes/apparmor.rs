@@ -99,7 +99,8 @@ use crate::diagnosis::Confidence;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
-
+/// NSD101: unshare succeeds, then every capability-needing step fails — AppArmor's transition into
+/// `unprivileged_userns` (Ubuntu 23.10+; AppArmor's `profiles/apparmor.d/unprivileged_userns`).
 pub(crate) fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
     if c.nested_ctx().is_some() {
         return None; // NSD123 owns capability loss inside an outer sandbox.
@@ -174,6 +175,8 @@ pub(crate) fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD102: EACCES from unshare/clone itself under AppArmor — a confining profile without `userns,`, or the
+/// restriction with `unprivileged_userns` not loaded.
 pub(crate) fn apparmor_userns_create_denied(c: &Ctx) -> Option<Cand> {
     let step_eacces = c.userns_err() == Some("EACCES");
     let audit = c.sym(&[K::AuditUsernsCreateDenied, K::AuditUnprivilegedMissing]);
@@ -235,6 +238,7 @@ pub(crate) fn apparmor_userns_create_denied(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD103: the restriction is on, but the sandbox's bwrap is covered by a profile (replay succeeds).
 pub(crate) fn apparmor_restriction_covered(c: &Ctx) -> Option<Cand> {
     let (on, rev) = c.restriction()?;
     if !on {

@@ -145,7 +145,7 @@ use crate::diagnosis::{Confidence, Evidence};
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
-
+/// EPERM on a namespace creation that a seccomp filter (not the kernel) would explain.
 pub(crate) fn seccomp_ns_eperm(c: &Ctx) -> Vec<Evidence> {
     let mut v = Vec::new();
     if c.r.process.chrooted.is_true() || c.r.sysctl.unprivileged_userns_clone.get() == Some(&0) && c.privileged() != Some(true) {
@@ -172,10 +172,14 @@ pub(crate) fn seccomp_text<'a>(c: &'a Ctx<'a>) -> Option<&'a Sym> {
     c.sym(&[K::BwrapNoPermissions]).or_else(|| c.sym_errno(&[K::UnshareFailed, K::CannotClone], "EPERM"))
 }
 
+/// NSD131: a container's seccomp profile (Docker default: clone/unshare with namespace flags → EPERM,
+/// clone3 → ENOSYS; moby profiles `seccomp/default.json`).
 pub(crate) fn container_seccomp_namespaces(c: &Ctx) -> Option<Cand> {
     seccomp_rule(c, "NSD131")
 }
 
+/// Shared by NSD131/NSD141: the same seccomp evidence, attributed by context. With neither context, both
+/// are ranked candidates.
 pub(crate) fn seccomp_rule(c: &Ctx, code: &'static str) -> Option<Cand> {
     let container = c.container().is_some() && c.container() != Some("gvisor");
     let systemd = c.systemd();
@@ -248,6 +252,8 @@ pub(crate) fn seccomp_rule(c: &Ctx, code: &'static str) -> Option<Cand> {
     )
 }
 
+/// NSD132: root in a container without CAP_SYS_ADMIN asks for namespaces without a user namespace
+/// (openai/codex#13624: `Creating new namespace failed: Operation not permitted`).
 pub(crate) fn container_without_sys_admin(c: &Ctx) -> Option<Cand> {
     if c.container().is_none() && c.text_only() {
         return None;
@@ -292,6 +298,7 @@ pub(crate) fn container_without_sys_admin(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD133: container AppArmor profile (docker-default `deny mount`) → mount EACCES.
 pub(crate) fn container_apparmor_mount(c: &Ctx) -> Option<Cand> {
     if c.selinux_enforcing() {
         return None;
@@ -353,6 +360,7 @@ pub(crate) fn proc_hardening_ev(c: &Ctx) -> Vec<Evidence> {
     v
 }
 
+/// NSD134: locked over-mounts on /proc (container masked paths) make a fresh procfs "too revealing".
 pub(crate) fn proc_masked(c: &Ctx) -> Option<Cand> {
     if !c.cfg.namespaces.proc {
         return None;

@@ -139,7 +139,7 @@ use crate::diagnosis::{Confidence, Evidence};
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
-
+/// `6.8.0-45-generic` → (6, 8).
 pub(crate) fn kernel_version(release: &str) -> Option<(u32, u32)> {
     let mut it = release.split(|c: char| !c.is_ascii_digit());
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
@@ -153,6 +153,7 @@ pub(crate) fn wsl1_ev(c: &Ctx) -> Option<Evidence> {
     (v.contains("Microsoft") && !v.contains("WSL2") && !v.contains("microsoft-standard")).then(|| ev("/kernel/proc_version", v.clone(), "the WSL1 kernel string"))
 }
 
+/// NSD171: WSL1 (EINVAL; microsoft/WSL#2981).
 pub(crate) fn wsl1_no_userns(c: &Ctx) -> Option<Cand> {
     let w = wsl1_ev(c)?;
     let einval = c.userns_err() == Some("EINVAL") || c.text_create_errno().is_some_and(|(e, _)| e == "EINVAL");
@@ -166,6 +167,7 @@ pub(crate) fn wsl1_no_userns(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD172: kernel without user namespaces (CONFIG_USER_NS=n, < 3.8).
 pub(crate) fn kernel_without_userns(c: &Ctx) -> Option<Cand> {
     if wsl1_ev(c).is_some() {
         return None;
@@ -192,6 +194,7 @@ pub(crate) fn kernel_without_userns(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD173: chrooted caller (`current_chrooted()` → EPERM in create_user_ns).
 pub(crate) fn chrooted_caller(c: &Ctx) -> Option<Cand> {
     if !c.r.process.chrooted.is_true() {
         // Text only, chroot unknown: a low candidate (CI chroots print the same EPERM wording).
@@ -222,6 +225,7 @@ pub(crate) fn chrooted_caller(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD174: EINVAL from a multithreaded caller (unshare(2): CLONE_NEWUSER implies a single-threaded caller).
 pub(crate) fn multithreaded_caller(c: &Ctx) -> Option<Cand> {
     let s = c.sym_errno(&[K::UnshareFailed, K::UsernsEinval, K::CannotClone], "EINVAL")?;
     if wsl1_ev(c).is_some() || c.r.kernel.userns_supported.is_false() {

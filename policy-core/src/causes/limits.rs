@@ -159,7 +159,7 @@ use crate::diagnosis::{Confidence, Evidence, Severity};
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
-
+/// NSD111: Debian/Arch `kernel.unprivileged_userns_clone=0` (EPERM for callers without CAP_SYS_ADMIN).
 pub(crate) fn userns_clone_sysctl_disabled(c: &Ctx) -> Option<Cand> {
     if c.privileged() == Some(true) {
         // capable(CAP_SYS_ADMIN) passes the check, but every unprivileged user (a service user) is blocked.
@@ -259,6 +259,7 @@ pub(crate) fn zero_limits(c: &Ctx, keys: &[&'static str]) -> Vec<(&'static str, 
     v
 }
 
+/// NSD121: ENOSPC creating a user/mount/pid namespace, or a limit at 0 (not net alone: NSD122).
 pub(crate) fn userns_limit_reached(c: &Ctx) -> Option<Cand> {
     let zero = zero_limits(c, &["max_user_namespaces", "max_mnt_namespaces", "max_pid_namespaces"]);
     let enospc: Vec<StepId> = [StepId::Userns, StepId::FlagUserNet, StepId::Mountns, StepId::Pidns]
@@ -345,6 +346,7 @@ pub(crate) fn userns_limit_reached(c: &Ctx) -> Option<Cand> {
     None
 }
 
+/// NSD122: the net namespace alone hits ENOSPC / `max_net_namespaces=0`. Blocking only with network `none`.
 pub(crate) fn netns_limit_reached(c: &Ctx) -> Option<Cand> {
     let zero = zero_limits(c, &["max_net_namespaces"]);
     let step = [StepId::Netns, StepId::FlagUserNet].into_iter().find(|id| c.err(*id) == Some("ENOSPC"));
@@ -378,6 +380,7 @@ pub(crate) fn netns_limit_reached(c: &Ctx) -> Option<Cand> {
     }
 }
 
+/// NSD123: already inside a sandbox or user namespace that allows no further nesting.
 pub(crate) fn nested_sandbox_limit(c: &Ctx) -> Option<Cand> {
     let nested = c.nested_ctx()?;
     let enospc = c.userns_err() == Some("ENOSPC");

@@ -19,7 +19,7 @@ pub(crate) mod selinux;
 pub(crate) mod setuid;
 pub(crate) mod systemd;
 
-use crate::ctx::{CAP_SYS_ADMIN_BIT, has_cap};
+use crate::ctx::{CAP_SYS_ADMIN_BIT, has_cap, platform_container, version_num};
 use crate::diagnosis::{Cause, Confidence};
 use crate::report::{ProbeReport, SelinuxMode, StepId, StepResult};
 use observe::{Hint, Obs, Op, TextContext};
@@ -103,38 +103,15 @@ pub(crate) struct Facts {
     pub create_eacces: bool,
 }
 
-
-fn version_num(v: &str) -> Option<u32> {
-    let mut it = v.split('.');
-    let major: u32 = it.next()?.trim().parse().ok()?;
-    let minor: u32 = it.next().and_then(|m| m.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()).unwrap_or(0);
-    major.checked_mul(100)?.checked_add(minor.min(99))
-}
-
 impl Facts {
     pub(crate) fn new(r: &ProbeReport, tool: &str, container_cfg: Option<&'static str>, text: &TextContext, obs: &[Obs]) -> Self {
         let p = &r.platform;
-        let container = if p.gvisor.is_true() {
-            Some("gvisor")
-        } else if p.kubernetes.is_true() {
-            Some("kubernetes")
-        } else if p.podman.is_true() {
-            Some("podman")
-        } else if p.docker.is_true() {
-            Some("docker")
-        } else if p.lxc.is_true() {
-            Some("lxc")
-        } else if p.flatpak.is_true() {
-            Some("flatpak")
-        } else if p.nested_bwrap.is_true() {
-            Some("bwrap")
-        } else if container_cfg.is_some() {
-            container_cfg
-        } else if p.docker.is_false() && p.podman.is_false() && p.kubernetes.is_false() && p.lxc.is_false() {
-            Some("none")
-        } else {
-            None
-        };
+        // A runtime's markers, then an outer sandbox, then the configured runtime; `none` when every runtime
+        // marker was looked for and is absent.
+        let container = platform_container(p)
+            .or(if p.flatpak.is_true() { Some("flatpak") } else if p.nested_bwrap.is_true() { Some("bwrap") } else { None })
+            .or(container_cfg)
+            .or_else(|| (p.docker.is_false() && p.podman.is_false() && p.kubernetes.is_false() && p.lxc.is_false()).then_some("none"));
         let stated_distro = r.distro.id.get().cloned();
         let (distro, version_raw) = match stated_distro {
             Some(d) => (Some(d), r.distro.version_id.get().cloned()),
@@ -262,10 +239,7 @@ impl Facts {
         if rhel { self.major() } else { None }
     }
     pub(crate) fn kernel_version(&self) -> Option<(u32, u32)> {
-        let k = self.kernel.as_deref()?;
-        let k = k.trim_start_matches(|c: char| !c.is_ascii_digit());
-        let mut it = k.split(|c: char| !c.is_ascii_digit());
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+        kernel::kernel_version(self.kernel.as_deref()?.trim_start_matches(|c: char| !c.is_ascii_digit()))
     }
     pub(crate) fn in_container(&self) -> Option<bool> {
         match self.container {

@@ -31,7 +31,7 @@ use crate::diagnosis::{Confidence, Severity};
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
-
+/// NSD135: gVisor pre-configures `lo` in new net namespaces; RTM_NEWADDR answers EEXIST (google/gvisor#13438).
 pub(crate) fn gvisor_loopback_preconfigured(c: &Ctx) -> Option<Cand> {
     let step = c.err(StepId::NetlinkNewaddr) == Some("EEXIST");
     let gv = c.r.platform.gvisor.is_true() || c.container() == Some("gvisor");

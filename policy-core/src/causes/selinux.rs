@@ -44,7 +44,7 @@ use crate::diagnosis::Confidence;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
-
+/// NSD151: SELinux `user_namespace { create }` denial (EACCES), or container_t mount denials.
 pub(crate) fn selinux_userns_denied(c: &Ctx) -> Option<Cand> {
     let enforcing = c.selinux_enforcing();
     let se_ev = enforcing.then(|| ev("/lsm/selinux", "enforcing", "SELinux is enforcing"));

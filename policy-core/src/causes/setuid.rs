@@ -49,7 +49,7 @@ use crate::ctx::{Cand, Ctx, cand, ev};
 use crate::diagnosis::Confidence;
 use crate::symptoms::SymptomKind as K;
 
-
+/// NSD161: a setuid helper (setuid bwrap, chrome-sandbox) is broken where the host needs one.
 pub(crate) fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     if let Some(s) = c.sym(&[K::SuidHelperMisconfigured, K::SetuidCapset]) {
         // `capset failed` after a namespace failure is the setuid fallback dying too: secondary.
@@ -79,7 +79,7 @@ pub(crate) fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     // A root-owned setuid bwrap whose own run still fails at namespace creation did not get its privileges
     // (missing file capabilities on old builds, containers/bubblewrap#102; NNP; nosuid; capset).
     // Setuid only helps when the run does not ask for a user namespace itself (bwrap clones as root then);
-    // with `--unshare-user` a working setuid bwrap still needs user namespaces (host-policies.md §7.4).
+    // with `--unshare-user` a working setuid bwrap still clones with CLONE_NEWUSER (bubblewrap `bubblewrap.c`).
     let replay_create_fail = c.syms.iter().find(|s| {
         s.pointer.starts_with("/replays/")
             && matches!(s.s.kind, K::BwrapKernelNoUserns | K::BwrapNoPermissions | K::BwrapCreateFailed)
@@ -129,6 +129,7 @@ pub(crate) fn replay_of<'a>(c: &'a Ctx, pointer: &str) -> Option<&'a crate::repo
     c.r.replays.get(idx)
 }
 
+/// NSD162: newuidmap/newgidmap (rootless podman/buildah) cannot write the maps.
 pub(crate) fn newuidmap_broken(c: &Ctx) -> Option<Cand> {
     let s = c.sym(&[K::Newuidmap])?;
     Some(

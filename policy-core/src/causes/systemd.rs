@@ -71,11 +71,12 @@ use crate::report::{ReplayExit, StepId, StepResult};
 use crate::symptoms::SymptomKind as K;
 use super::container::{proc_hardening_ev, seccomp_rule};
 
-
+/// NSD141: systemd `RestrictNamespaces=` (seccomp on clone/unshare flags; clone3 → ENOSYS).
 pub(crate) fn unit_restrict_namespaces(c: &Ctx) -> Option<Cand> {
     seccomp_rule(c, "NSD141")
 }
 
+/// NSD142: `RestrictAddressFamilies=` without AF_NETLINK → socket(AF_NETLINK) EAFNOSUPPORT.
 pub(crate) fn unit_address_families(c: &Ctx) -> Option<Cand> {
     let step = c.err(StepId::NetlinkSocket) == Some("EAFNOSUPPORT");
     let text = if c.text_only() { c.sym_errno(&[K::NetlinkSocket], "EAFNOSUPPORT") } else { None };
@@ -101,6 +102,7 @@ pub(crate) fn unit_address_families(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD143: a seccomp filter that kills (SIGSYS) — systemd `SystemCallFilter=` without `SystemCallErrorNumber=`.
 pub(crate) fn unit_syscall_filter_kill(c: &Ctx) -> Option<Cand> {
     let step = c.r.steps.iter().position(|s| matches!(&s.result, StepResult::Killed { signal } if signal == "SIGSYS"));
     let killed = |r: &crate::report::Replay| matches!(&r.exit, ReplayExit::Signaled { signal } if signal == "SIGSYS") || matches!(r.exit, ReplayExit::Exited { code: 159 });
@@ -135,6 +137,8 @@ pub(crate) fn unit_syscall_filter_kill(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD145: the unit's seccomp filter answers a syscall bwrap needs with ENOSYS (the kernel never says ENOSYS
+/// for a syscall it has): e.g. `RestrictSUIDSGID=` filtering openat2 (containers/bubblewrap#774).
 pub(crate) fn unit_syscall_filter_errno(c: &Ctx) -> Option<Cand> {
     let s = c.syms.iter().find(|s| s.s.errno == Some("ENOSYS") && matches!(s.s.kind, K::BwrapOther | K::MountSlave | K::MountTmpfs | K::ProcMount))?;
     let systemd = c.systemd_ev();
@@ -157,6 +161,7 @@ pub(crate) fn unit_syscall_filter_errno(c: &Ctx) -> Option<Cand> {
     )
 }
 
+/// NSD144: systemd `ProcSubset=pid` (no /proc/sys) or `ProtectKernelTunables=` (locked /proc over-mounts).
 pub(crate) fn unit_proc_hardening(c: &Ctx) -> Option<Cand> {
     let subset_fact = c.r.platform.proc_subset_pid.is_true() || c.r.unit.proc_subset.get().is_some_and(|v| v == "pid");
     let subset_text = c.sym(&[K::ProcSysMissing]);
