@@ -3,6 +3,7 @@
 //! Every string that can come from a report is passed through [`clean`], which escapes control and bidi
 //! characters, so a hostile report cannot move the cursor, rewrite the terminal or reorder what is shown.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::diagnosis::{Diagnosis, Finding, Remediation, Severity, Verdict};
@@ -30,9 +31,12 @@ fn needs_no_escape(s: &str) -> bool {
     let b = s.as_bytes();
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     for (i, &x) in b.iter().enumerate() {
+        // Printable ASCII and UTF-8 continuation bytes are the bulk: decided by one comparison.
+        if (0x20..0x7f).contains(&x) || (0x80..0xc0).contains(&x) || x == b'\t' {
+            continue;
+        }
         let (n1, n2) = (at(i.wrapping_add(1)), at(i.wrapping_add(2)));
         let escaped = match x {
-            b'\t' => false,
             0x00..=0x1f | 0x7f => true,
             0xc2 => (0x80..=0x9f).contains(&n1),
             0xd8 => n1 == 0x9c,
@@ -48,9 +52,9 @@ fn needs_no_escape(s: &str) -> bool {
 }
 
 /// Escapes C0/C1 controls (except tab) and Unicode bidi/format controls as `\u{…}`.
-pub fn clean(s: &str) -> String {
+pub fn clean(s: &str) -> Cow<'_, str> {
     if needs_no_escape(s) {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -61,7 +65,7 @@ pub fn clean(s: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 struct Painter {
@@ -116,7 +120,7 @@ fn config_line(d: &Diagnosis) -> String {
 /// Plain text; ANSI colour only when `color` (the CLI decides: TTY, NO_COLOR, TERM).
 pub fn text(d: &Diagnosis, color: bool) -> String {
     let p = Painter { color };
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096);
     let verdict = d.verdict.as_str().to_ascii_uppercase();
     let _ = writeln!(out, "nsdoctor: {} {}", p.paint(&verdict, verdict_code(d.verdict)), clean(&d.headline));
     let _ = writeln!(out, "checked: {}", config_line(d));
@@ -254,7 +258,7 @@ pub fn markdown(d: &Diagnosis) -> String {
         let _ = writeln!(out, "Details: `nsdoctor explain {}`\n", f.code);
     }
     if !d.confirm.is_empty() {
-        let body: Vec<String> = d.confirm.iter().map(|c| clean(c)).collect();
+        let body: Vec<Cow<'_, str>> = d.confirm.iter().map(|c| clean(c)).collect();
         let body = body.join("\n");
         let fc = fence(&body);
         let _ = writeln!(out, "## To confirm\n\n{fc}sh\n{body}\n{fc}");
@@ -289,8 +293,13 @@ pub fn json(d: &Diagnosis) -> String {
         &owned
     };
     let full = WithText { d, rendered: text(d, false) };
-    match serde_json::to_string_pretty(&full) {
-        Ok(s) => s + "\n",
+    // The JSON is about twice the rendering: one allocation instead of a dozen regrowths.
+    let mut buf = Vec::with_capacity(full.rendered.len().saturating_mul(5) / 2);
+    match serde_json::to_writer_pretty(&mut buf, &full) {
+        Ok(()) => {
+            buf.push(b'\n');
+            String::from_utf8(buf).unwrap_or_else(|e| crate::error_json("internal", &e.to_string()))
+        }
         Err(e) => crate::error_json("internal", &e.to_string()),
     }
 }
