@@ -30,6 +30,10 @@ pub struct SandboxConfig {
     /// The container runtime when the sandbox runs inside a container.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_runtime: Option<ContainerRuntime>,
+    /// bwrap options the tool passes beyond the namespace ones, e.g. `--argv0`: checked against bwrap's
+    /// version (empty ⇒ not checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bwrap_options: Vec<String>,
 }
 
 impl Default for SandboxConfig {
@@ -44,6 +48,7 @@ impl Default for SandboxConfig {
             manager: ServiceManager::None,
             unit: None,
             container_runtime: None,
+            bwrap_options: Vec::new(),
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct ProbeReport {
     pub unit: UnitFacts,
     #[serde(default)]
     pub bwrap: BwrapFacts,
+    /// Confinement around the sandbox that is not the host's: the AppArmor profile of the program that starts
+    /// it, snap confinement, an outer agent or app sandbox.
+    #[serde(default)]
+    pub confinement: Confinement,
     /// The probe ladder, in the order the steps ran. Step ids are unique.
     #[serde(default)]
     pub steps: Vec<Step>,
@@ -240,8 +244,54 @@ pub struct AppArmorFacts {
     #[serde(default)]
     pub abi_4_0: Fact<bool>,
     /// Profiles under `/etc/apparmor.d` whose attachment names the selected bwrap path: profile name → file.
+    /// Two or more with the same attachment means the kernel attaches none of them.
     #[serde(default)]
     pub profiles_for_bwrap: Fact<BTreeMap<String, String>>,
+    /// Loaded profiles with their mode (`/sys/kernel/security/apparmor/profiles`, `name (mode)`, root only):
+    /// `enforce`, `complain`, `kill`, `unconfined`, `prompt`.
+    #[serde(default)]
+    pub profile_modes: Fact<BTreeMap<String, String>>,
+    /// The `flags=(…)` each profile in `profiles_for_bwrap` and `confinement.profiles_for_parent` declares in its
+    /// file, comma-separated as written (`unconfined`, `complain`, `attach_disconnected,mediate_deleted`); empty
+    /// when it declares none (enforce). What the mode will be after the next load, readable without root.
+    #[serde(default)]
+    pub profile_flags: Fact<BTreeMap<String, String>>,
+    /// The attachment each of those profiles declares (an exact path or a glob). Of several profiles matching
+    /// one executable the kernel picks the most specific; two equally specific ones (e.g. the same exact path)
+    /// are a conflict and it attaches none (`conflicting profile attachments`, security/apparmor/domain.c).
+    #[serde(default)]
+    pub profile_attachments: Fact<BTreeMap<String, String>>,
+}
+
+/// Confinement that wraps the sandbox from outside the host's own policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Confinement {
+    /// The AppArmor profile the probe's steps and bwrap replays ran under (entered with a change_profile, as
+    /// `aa-exec -p` does), when one was asked for; absent when they ran under the caller's own label. The probe
+    /// stops with an error when the profile cannot be entered, so a report naming one ran under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apparmor_profile: Option<String>,
+    /// Where that profile came from: `--apparmor-profile`, or `--parent-pid PID` (that process's profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apparmor_profile_source: Option<String>,
+    /// The process that starts the sandbox (`--parent-pid`): its AppArmor label with mode, e.g. `steam (complain)`.
+    #[serde(default)]
+    pub parent_label: Fact<String>,
+    /// Its executable (`/proc/PID/exe`).
+    #[serde(default)]
+    pub parent_exe: Fact<String>,
+    /// Profiles under `/etc/apparmor.d` whose attachment covers `parent_exe`: profile name → file.
+    #[serde(default)]
+    pub profiles_for_parent: Fact<BTreeMap<String, String>>,
+    /// Snap confinement: the snap's name (`SNAP_NAME`, or a `snap.NAME.…` AppArmor label).
+    #[serde(default)]
+    pub snap: Fact<String>,
+    /// An agent or app sandbox already around the probe, by its own marker (an environment variable that
+    /// sandbox sets for the commands it runs), e.g. `codex` or `flatpak`.
+    #[serde(default)]
+    pub outer_sandbox: Fact<String>,
 }
 
 /// Where the probe runs: containers, WSL, sandboxes, service managers.
@@ -292,6 +342,11 @@ pub struct Platform {
     /// `/proc/sys` is missing (procfs `subset=pid`).
     #[serde(default)]
     pub proc_subset_pid: Fact<bool>,
+    /// A CI service or managed platform, by its documented markers (environment variables, the kernel
+    /// release, DMI): `github-actions`, `github-actions-self-hosted`, `gitlab-ci`, `codespaces`, `devcontainer`,
+    /// `orbstack`, `gke`, `ci` (another CI that sets `CI=true`). Never from the network.
+    #[serde(default)]
+    pub ci_platform: Fact<String>,
 }
 
 /// `systemctl show` properties of the unit the sandbox runs in (raw strings: formats vary across systemd).

@@ -41,6 +41,14 @@ pub struct ProbeArgs {
     /// Do not run bwrap (no --version, no replay).
     #[arg(long)]
     pub no_bwrap: bool,
+    /// Probe under this AppArmor profile, as the program it confines would start the sandbox (what
+    /// `aa-exec -p NAME` does); the profile must be loaded.
+    #[arg(long, value_name = "NAME")]
+    pub apparmor_profile: Option<String>,
+    /// The process that starts the sandbox (e.g. the app or agent): its AppArmor label is recorded and, when
+    /// it is confined, the probe runs under its profile.
+    #[arg(long, value_name = "PID")]
+    pub parent_pid: Option<u32>,
     /// Seconds each probe child or bwrap run may take before it is killed [default: 5].
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub timeout: Option<u64>,
@@ -60,6 +68,8 @@ pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport, String> {
         no_bwrap: args.no_bwrap,
         timeout: Duration::from_secs(args.timeout.unwrap_or(5)),
         config_file: args.config.clone(),
+        apparmor_profile: args.apparmor_profile.clone(),
+        parent_pid: args.parent_pid,
     };
     probe::gather(&opts)
 }

@@ -11,7 +11,19 @@ use policy_core::fact::Fact;
 
 use super::facts::unavailable;
 
-pub fn profiles_attaching_to(dir: &Path, exe: &str) -> Fact<BTreeMap<String, String>> {
+/// One profile whose attachment covers the executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attaching {
+    pub file: String,
+    /// The attachment as written (an exact path or a glob).
+    pub attach: String,
+    /// `flags=(…)` as written, comma-separated; empty when none.
+    pub flags: String,
+}
+
+/// Every top-level profile in `dir` whose attachment covers `exe`, by profile name (a later file defining the
+/// same name replaces the earlier one, as a later `apparmor_parser -r` does).
+pub fn scan(dir: &Path, exe: &str) -> Fact<BTreeMap<String, Attaching>> {
     use std::io::Read;
     use std::os::unix::ffi::OsStrExt;
     const CAP: u64 = 1 << 20;
@@ -44,17 +56,25 @@ pub fn profiles_attaching_to(dir: &Path, exe: &str) -> Fact<BTreeMap<String, Str
             continue;
         }
         let Ok(text) = std::str::from_utf8(&buf) else { continue };
-        for (name, attach) in headers(text) {
-            if glob_match(&attach, exe) {
-                found.insert(name, p.to_string());
+        for h in headers(text) {
+            if glob_match(&h.attach, exe) {
+                found.insert(h.name, Attaching { file: p.to_string(), attach: h.attach, flags: h.flags });
             }
         }
     }
     Fact::Observed(found)
 }
 
-/// (profile name, attachment) of every top-level profile header in a file.
-pub fn headers(text: &str) -> Vec<(String, String)> {
+/// A top-level profile header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub attach: String,
+    pub flags: String,
+}
+
+/// Every top-level profile header in a file.
+pub fn headers(text: &str) -> Vec<Header> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     for raw in text.lines() {
@@ -75,13 +95,21 @@ pub fn headers(text: &str) -> Vec<(String, String)> {
                 _ => (String::new(), String::new()),
             };
             if !name.is_empty() && is_path(&attach) {
-                out.push((name, attach));
+                out.push(Header { name, attach, flags: flags_of(head) });
             }
         }
         depth += count(line, '{') - count(line, '}');
         depth = depth.max(0);
     }
     out
+}
+
+/// `flags=(a, b)` or `flags=(a,b)` in a header → `a,b`; empty when absent.
+fn flags_of(head: &str) -> String {
+    let Some(i) = head.find("flags=") else { return String::new() };
+    let rest = head.get(i.saturating_add(6)..).unwrap_or("").trim_start();
+    let inner = rest.strip_prefix('(').and_then(|r| r.split_once(')')).map(|(f, _)| f).unwrap_or("");
+    inner.split([',', ' ']).map(str::trim).filter(|f| !f.is_empty()).collect::<Vec<_>>().join(",")
 }
 
 fn count(s: &str, c: char) -> i32 {
@@ -242,13 +270,19 @@ mod tests {
     #[test]
     fn ubuntu_bwrap_profile_header() {
         let text = "abi <abi/4.0>,\ninclude <tunables/global>\n\nprofile bwrap /usr/bin/bwrap flags=(unconfined) {\n  userns,\n  # Site-specific additions\n  include if exists <local/bwrap>\n}\n\nprofile unpriv_bwrap flags=(attach_disconnected) {\n}\n";
-        assert_eq!(headers(text), vec![("bwrap".to_string(), "/usr/bin/bwrap".to_string())]);
+        let h = |n: &str, a: &str, f: &str| Header { name: n.to_string(), attach: a.to_string(), flags: f.to_string() };
+        assert_eq!(headers(text), vec![h("bwrap", "/usr/bin/bwrap", "unconfined")]);
+        // Steam's 24.04 profile shipped in complain mode (ValveSoftware/steam-for-linux#12620).
+        let steam = "profile steam /home/*/.local/share/Steam/ubuntu12_32/steam flags=(complain, attach_disconnected) {\n}\n";
+        assert_eq!(headers(steam), vec![h("steam", "/home/*/.local/share/Steam/ubuntu12_32/steam", "complain,attach_disconnected")]);
+        assert_eq!(headers("profile plain /usr/bin/plain {\n}\n"), vec![h("plain", "/usr/bin/plain", "")]);
     }
 
     #[test]
     fn path_named_profile_and_globs() {
         let text = "/opt/app/** flags=(unconfined) {\n userns,\n}\n";
-        assert_eq!(headers(text), vec![("/opt/app/**".to_string(), "/opt/app/**".to_string())]);
+        let hs = headers(text);
+        assert_eq!((hs[0].name.as_str(), hs[0].attach.as_str(), hs[0].flags.as_str()), ("/opt/app/**", "/opt/app/**", "unconfined"));
         assert!(glob_match("/usr/bin/bwrap", "/usr/bin/bwrap"));
         assert!(!glob_match("/usr/bin/bwrap", "/usr/local/bin/bwrap"));
         assert!(glob_match("/home/*/.codex/packages/**/codex-resources/bwrap", "/home/u/.codex/packages/standalone/releases/0.1/codex-resources/bwrap"));
@@ -271,10 +305,13 @@ mod tests {
         write("d-big", &big);
         std::fs::write(dir.join("e-latin1"), b"profile latin /usr/bin/bwrap {\n# \xe9\n}\n").unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(dir.join("a-bwrap"), dir.join("b-link")).unwrap_or_else(|e| panic!("{e}"));
-        let found = profiles_attaching_to(&dir, "/usr/bin/bwrap");
+        let found = match scan(&dir, "/usr/bin/bwrap") {
+            Fact::Observed(m) => Fact::Observed(m.into_iter().map(|(n, a)| (n, a.file)).collect::<BTreeMap<_, _>>()),
+            other => panic!("{other:?}"),
+        };
         let _ = std::fs::remove_dir_all(&dir);
         let want: BTreeMap<String, String> = [("bwrap".to_string(), dir.join("b-link").display().to_string())].into();
         assert_eq!(found, Fact::Observed(want));
-        assert!(matches!(profiles_attaching_to(Path::new("/nonexistent-nsdoctor"), "/x"), Fact::Unavailable(_)));
+        assert!(matches!(scan(Path::new("/nonexistent-nsdoctor"), "/x"), Fact::Unavailable(_)));
     }
 }

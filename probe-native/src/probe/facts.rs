@@ -94,6 +94,77 @@ pub fn own_apparmor_label() -> Result<String, String> {
         .map_err(|e| format!("/proc/self/attr/current: {}", fact_errno(io_errno(&e)).name))
 }
 
+/// Another process's AppArmor label with its mode (`steam (complain)`), as `own_apparmor_label` reads ours.
+pub fn apparmor_label_of(pid: u32) -> Fact<String> {
+    let new = format!("/proc/{pid}/attr/apparmor/current");
+    match read(&new) {
+        Ok(s) => return Fact::Observed(clean_label(&s)),
+        Err(e) if e.kind() != ErrorKind::NotFound => return unavailable(&new, &e),
+        Err(_) => {}
+    }
+    let old = format!("/proc/{pid}/attr/current");
+    match read(&old) {
+        Ok(s) => Fact::Observed(clean_label(&s)),
+        Err(e) => unavailable(&old, &e),
+    }
+}
+
+/// The profile name of a label: `steam (complain)` → `steam`; `unconfined` and stacked or empty labels → None.
+pub fn profile_of_label(label: &str) -> Option<String> {
+    let name = label.rsplit_once(" (").map(|(n, _)| n).unwrap_or(label).trim();
+    (!name.is_empty() && name != "unconfined" && !name.contains("//&")).then(|| name.to_string())
+}
+
+/// Snap confinement: `SNAP_NAME` (snapd sets it for every app it runs) or a `snap.NAME.APP` label.
+pub fn snap(label: Option<&str>) -> Fact<String> {
+    if let Some(l) = label.and_then(|l| l.strip_prefix("snap.")) {
+        return Fact::Observed(l.split('.').next().unwrap_or("").to_string());
+    }
+    Fact::Observed(std::env::var("SNAP_NAME").unwrap_or_default())
+}
+
+/// An agent or app sandbox around us, by the variable it sets for the commands it runs: Codex sets
+/// `CODEX_SANDBOX_NETWORK_DISABLED=1` (and `CODEX_SANDBOX` under Seatbelt) for its shell tool (openai/codex
+/// AGENTS.md); Flatpak sets `FLATPAK_ID` (flatpak-run(1)).
+pub fn outer_sandbox() -> Fact<String> {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    let name = if set("CODEX_SANDBOX_NETWORK_DISABLED") || set("CODEX_SANDBOX") {
+        "codex"
+    } else if set("FLATPAK_ID") {
+        "flatpak"
+    } else {
+        ""
+    };
+    Fact::Observed(name.to_string())
+}
+
+/// The CI service or managed platform, from the markers each documents: GitHub Actions `GITHUB_ACTIONS=true`
+/// and `RUNNER_ENVIRONMENT` (`github-hosted` or `self-hosted`), GitLab `GITLAB_CI=true`, Codespaces
+/// `CODESPACES=true`, VS Code Dev Containers `REMOTE_CONTAINERS=true`, OrbStack's kernel release
+/// (`…-orbstack-…`), GKE (Kubernetes on a node whose DMI product is `Google Compute Engine`), and `CI=true`.
+pub fn ci_platform(release: &str, kubernetes: bool) -> Fact<String> {
+    let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_ascii_lowercase());
+    let yes = |k: &str| env(k).is_some_and(|v| v == "true" || v == "1");
+    let name = if yes("GITHUB_ACTIONS") {
+        if env("RUNNER_ENVIRONMENT").as_deref() == Some("self-hosted") { "github-actions-self-hosted" } else { "github-actions" }
+    } else if yes("GITLAB_CI") {
+        "gitlab-ci"
+    } else if yes("CODESPACES") {
+        "codespaces"
+    } else if yes("REMOTE_CONTAINERS") {
+        "devcontainer"
+    } else if release.contains("orbstack") {
+        "orbstack"
+    } else if kubernetes && read("/sys/class/dmi/id/product_name").is_ok_and(|p| p.trim() == "Google Compute Engine") {
+        "gke"
+    } else if yes("CI") {
+        "ci"
+    } else {
+        ""
+    };
+    Fact::Observed(name.to_string())
+}
+
 fn clean_label(s: &str) -> String {
     s.trim_end_matches(['\0', '\n']).trim().to_string()
 }
@@ -269,33 +340,63 @@ pub fn sysctls() -> Sysctls {
     }
 }
 
-pub fn apparmor(bwrap: Option<&str>) -> AppArmorFacts {
-    let loaded_profiles = match read("/sys/kernel/security/apparmor/profiles") {
+/// The AppArmor facts, and the profiles attaching to the parent's executable (`--parent-pid`).
+pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>) -> (AppArmorFacts, Fact<BTreeMap<String, String>>) {
+    let (loaded_profiles, profile_modes) = match read("/sys/kernel/security/apparmor/profiles") {
         Ok(s) => {
             // Lines are `name (mode)`; names may contain spaces, the mode is the last parenthesised word.
-            let mut v: Vec<String> = s
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| l.rsplit_once(" (").map(|(n, _)| n).unwrap_or(l).to_string())
-                .collect();
-            v.sort();
-            v.dedup();
-            Fact::Observed(v)
+            let mut names = Vec::new();
+            let mut modes = BTreeMap::new();
+            for l in s.lines().filter(|l| !l.trim().is_empty()) {
+                let (name, mode) = match l.rsplit_once(" (") {
+                    Some((n, m)) => (n, m.trim_end().trim_end_matches(')')),
+                    None => (l, ""),
+                };
+                names.push(name.to_string());
+                modes.insert(name.to_string(), mode.to_string());
+            }
+            names.sort();
+            names.dedup();
+            (Fact::Observed(names), Fact::Observed(modes))
         }
-        Err(e) => unavailable("/sys/kernel/security/apparmor/profiles", &e),
+        Err(e) => (unavailable("/sys/kernel/security/apparmor/profiles", &e), unavailable("/sys/kernel/security/apparmor/profiles", &e)),
     };
-    let profiles_for_bwrap = match bwrap {
-        Some(path) => super::apparmor_files::profiles_attaching_to(Path::new("/etc/apparmor.d"), path),
-        None => Fact::unavailable("no bwrap selected", None),
+    let dir = Path::new("/etc/apparmor.d");
+    let scan = |exe: Option<&str>, what: &str| match exe {
+        Some(path) => super::apparmor_files::scan(dir, path),
+        None => Fact::unavailable(what, None),
     };
-    AppArmorFacts {
+    let for_bwrap = scan(bwrap, "no bwrap selected");
+    let for_parent = scan(parent_exe, "no parent process given");
+    let mut flags = BTreeMap::new();
+    let mut attachments = BTreeMap::new();
+    for m in [&for_bwrap, &for_parent] {
+        for (name, a) in m.get().into_iter().flatten() {
+            flags.insert(name.clone(), a.flags.clone());
+            attachments.insert(name.clone(), a.attach.clone());
+        }
+    }
+    let files = |f: &Fact<BTreeMap<String, super::apparmor_files::Attaching>>| match f {
+        Fact::Observed(m) => Fact::Observed(m.iter().map(|(n, a)| (n.clone(), a.file.clone())).collect()),
+        Fact::Unavailable(u) => Fact::Unavailable(u.clone()),
+        Fact::NotProbed => Fact::NotProbed,
+    };
+    let (known, derived) = match &for_bwrap {
+        Fact::Unavailable(u) if for_parent.get().is_none() => (Fact::Unavailable(u.clone()), Fact::Unavailable(u.clone())),
+        _ => (Fact::Observed(flags), Fact::Observed(attachments)),
+    };
+    let facts = AppArmorFacts {
         bwrap_userns_restrict_file: exists_fact("/etc/apparmor.d/bwrap-userns-restrict"),
         bwrap_userns_restrict_extra: exists_fact("/usr/share/apparmor/extra-profiles/bwrap-userns-restrict"),
         unprivileged_userns_file: exists_fact("/etc/apparmor.d/unprivileged_userns"),
         loaded_profiles,
         abi_4_0: exists_fact("/etc/apparmor.d/abi/4.0"),
-        profiles_for_bwrap,
-    }
+        profiles_for_bwrap: files(&for_bwrap),
+        profile_modes,
+        profile_flags: known,
+        profile_attachments: derived,
+    };
+    (facts, files(&for_parent))
 }
 
 /// Mount table rows we use: mount point (relative to our root) and per-mount options.
@@ -485,6 +586,7 @@ pub fn platform_scan(proc_version: &Fact<String>, mountinfo: &Result<Vec<MountRo
         proc_masks,
         proc_sys_readonly,
         proc_subset_pid,
+        ci_platform: ci_platform(&version, kubernetes),
     };
     PlatformScan { platform, nested_bwrap_seen }
 }

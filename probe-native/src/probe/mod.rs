@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use policy_core::config::{NetworkMode, ServiceManager};
 use policy_core::fact::Fact;
-use policy_core::report::{BwrapFacts, ProbeReport, SCHEMA_VERSION, Step, StepId, StepResult};
+use policy_core::report::{BwrapFacts, Confinement, ProbeReport, SCHEMA_VERSION, Step, StepId, StepResult};
 
 use exec::Capture;
 use ladder::Part;
@@ -39,6 +39,10 @@ pub struct Options {
     pub timeout: Duration,
     /// A sandbox config JSON file that replaces the discovered one.
     pub config_file: Option<String>,
+    /// Probe under this AppArmor profile (the profile of the program that starts the sandbox).
+    pub apparmor_profile: Option<String>,
+    /// The process that will start the sandbox: its AppArmor profile is probed under, its label recorded.
+    pub parent_pid: Option<u32>,
 }
 
 /// Phase timings on stderr when `NSDOCTOR_TIMING` is set to anything but `0` (performance work; never in a
@@ -109,9 +113,34 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         }
     }
 
+    // The confinement of the program that starts the sandbox: named, or read from its process.
+    let parent_label = match opts.parent_pid {
+        Some(pid) => facts::apparmor_label_of(pid),
+        None => Fact::NotProbed,
+    };
+    let parent_exe: Fact<String> = match opts.parent_pid {
+        Some(pid) => match std::fs::read_link(format!("/proc/{pid}/exe")) {
+            Ok(p) => Fact::Observed(p.display().to_string()),
+            Err(e) => Fact::unavailable(&format!("/proc/{pid}/exe: {e}"), Some(ladder::fact_errno(ladder::io_errno(&e)))),
+        },
+        None => Fact::NotProbed,
+    };
+    if let (Some(pid), Fact::Unavailable(u)) = (opts.parent_pid, &parent_label) {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            return Err(format!("--parent-pid {pid}: no such process"));
+        }
+        notes.push(format!("the AppArmor label of process {pid} is unreadable ({}), probed under the caller's own", u.reason));
+    }
+    let (aa_profile, aa_source) = match (&opts.apparmor_profile, parent_label.get().and_then(|l| facts::profile_of_label(l))) {
+        (Some(p), _) => (Some(p.clone()), Some("--apparmor-profile".to_string())),
+        (None, Some(p)) => (Some(p), opts.parent_pid.map(|pid| format!("--parent-pid {pid}"))),
+        (None, None) => (None, None),
+    };
+
     let fault = Fault::from_env();
     let setup = Setup {
         target: target.clone(),
+        apparmor_profile: aa_profile.clone(),
         no_new_privs: unit.as_ref().is_some_and(|u| u.no_new_privs),
         filters: unit.as_ref().map(|u| u.filters.clone()).unwrap_or_default(),
     };
@@ -221,7 +250,7 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let chrooted = facts::chrooted(&mountinfo);
     let mut lsm = facts::lsm();
     let platform_scan = facts::platform_scan(&kernel.proc_version, &mountinfo);
-    let apparmor = facts::apparmor(selected.as_deref());
+    let (apparmor, profiles_for_parent) = facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str));
     let distro = facts::distro();
     let sysctl = facts::sysctls();
     tm.mark("facts");
@@ -239,6 +268,9 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         });
     }
     if let Some(e) = results.iter().find_map(|r| r.setup_failed.clone()) {
+        if e.starts_with("cannot enter the AppArmor profile") {
+            return Err(e);
+        }
         return Err(format!("cannot probe as {}: {e}", target_spec.as_deref().unwrap_or("this user")));
     }
     // A part run alone, after the others (the re-runs below).
@@ -320,6 +352,15 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     process.chrooted = chrooted;
     lsm.landlock_abi = landlock_fact(&steps);
     let platform = platform_scan.finish(process.apparmor_label.get().map(String::as_str), process.uid_map.get().map(String::as_str));
+    let confinement = Confinement {
+        apparmor_profile: aa_profile,
+        apparmor_profile_source: aa_source,
+        parent_label,
+        parent_exe,
+        profiles_for_parent,
+        snap: facts::snap(process.apparmor_label.get().map(String::as_str)),
+        outer_sandbox: facts::outer_sandbox(),
+    };
     tm.mark("report");
 
     let mut producer = format!("nsdoctor {}", policy_core::VERSION);
@@ -342,6 +383,7 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         platform,
         unit: unit.map(|u| u.facts).unwrap_or_default(),
         bwrap: bwrap_facts,
+        confinement,
         steps,
         replays,
         observed_error: None,

@@ -79,6 +79,8 @@ impl Fault {
 #[derive(Debug, Clone, Default)]
 pub struct Setup {
     pub target: Option<Target>,
+    /// An AppArmor profile to run under (`--apparmor-profile`, or the profile of `--parent-pid`).
+    pub apparmor_profile: Option<String>,
     pub no_new_privs: bool,
     pub filters: Vec<BpfProgram>,
 }
@@ -94,6 +96,10 @@ impl Setup {
             // and the map write fail with EACCES (tooling.md §7 gotcha); the real service is dumpable.
             nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))?;
         }
+        // Before NoNewPrivileges, which would only allow a profile stacked on the current one.
+        if let Some(p) = &self.apparmor_profile {
+            change_profile(p)?;
+        }
         if self.no_new_privs {
             nix::sys::prctl::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"))?;
         }
@@ -102,6 +108,34 @@ impl Setup {
         }
         Ok(())
     }
+}
+
+/// Moves the calling task into AppArmor profile `name` now, as libapparmor's `aa_change_profile` does: the
+/// command `changeprofile NAME` written to the task's procattr (`/proc/self/attr/apparmor/current` on kernels
+/// with LSM stacking, else `/proc/self/attr/current`; apparmor(7), libapparmor `aa_change_profile(2)`). The
+/// probe's forked steps run under it, and a bwrap replay is exec'd from it, as bwrap is when the program
+/// confined by that profile starts it.
+pub fn change_profile(name: &str) -> Result<(), String> {
+    use std::io::Write;
+    let cmd = format!("changeprofile {name}");
+    let mut last = String::new();
+    for path in ["/proc/self/attr/apparmor/current", "/proc/self/attr/current"] {
+        match std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(cmd.as_bytes())) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.contains("/apparmor/") => {}
+            Err(e) => {
+                let hint = match e.raw_os_error() {
+                    Some(libc::ENOENT) => "; no loaded profile has that name (aa-status lists them)",
+                    Some(libc::EINVAL) => "; AppArmor is not the active LSM here",
+                    Some(libc::EACCES | libc::EPERM) => "; the current confinement does not allow changing to it",
+                    _ => "",
+                };
+                last = format!("cannot enter the AppArmor profile `{name}` ({path}: {e}{hint})");
+                break;
+            }
+        }
+    }
+    Err(last)
 }
 
 /// Drops every capability of the calling thread (test fault, see [`Fault`]).
