@@ -422,12 +422,20 @@ impl<'a> Ctx<'a> {
             .or_else(|| self.sym(&[K::LoopbackRtm, K::AuditUnprivilegedUserns, K::NoUsableSandbox]))
     }
     /// A profile covers the sandbox's bwrap under the restriction (static view).
+    /// The profile that attaches to the sandbox's bwrap and covers it: one attachment, in a mode that does not
+    /// mediate (`unconfined`) or with `userns,` in enforce. A conflict or a complain/kill-mode profile does not
+    /// cover it (NSD104, NSD105).
     pub(crate) fn bwrap_profile(&self) -> Option<Evidence> {
         let path = self.bwrap_path();
-        if let Some(m) = self.r.apparmor.profiles_for_bwrap.get() {
-            if let Some((name, file)) = m.iter().next() {
+        match self.bwrap_attach() {
+            Attach::One(name, file) => {
+                if matches!(self.profile_mode(name).as_deref(), Some("complain" | "kill")) {
+                    return None;
+                }
                 return Some(ev("/apparmor/profiles_for_bwrap", format!("{name} ({file})"), format!("an AppArmor profile attaches to {path}")));
             }
+            Attach::Conflict(_) => return None,
+            Attach::None => {}
         }
         if path == "/usr/bin/bwrap" && self.r.apparmor.bwrap_userns_restrict_file.is_true() {
             let loaded = self.r.apparmor.loaded_profiles.get();
@@ -436,6 +444,50 @@ impl<'a> Ctx<'a> {
             }
         }
         None
+    }
+    /// How the profiles matching the sandbox's bwrap resolve (security/apparmor/domain.c `find_attach`): the
+    /// most specific attachment wins; an exact path is more specific than any glob; two equally specific ones
+    /// (the same exact path, or identical globs) conflict and the kernel attaches none.
+    pub(crate) fn bwrap_attach(&self) -> Attach<'_> {
+        let Some(m) = self.r.apparmor.profiles_for_bwrap.get() else { return Attach::None };
+        let attach = self.r.apparmor.profile_attachments.get();
+        let glob = |name: &str| attach.and_then(|a| a.get(name)).is_some_and(|a| a.contains(['*', '?', '[', '{', '@']));
+        let exact: Vec<(&str, &str)> = m.iter().filter(|(n, _)| !glob(n)).map(|(n, f)| (n.as_str(), f.as_str())).collect();
+        let pick = if exact.is_empty() { m.iter().map(|(n, f)| (n.as_str(), f.as_str())).collect() } else { exact };
+        match pick.as_slice() {
+            [] => Attach::None,
+            [(n, f)] => Attach::One(n, f),
+            [(n, f), rest @ ..] if !self.exact(n) => {
+                // Globs only: identical ones conflict; otherwise the kernel's longest match decides, which a
+                // text scan cannot settle: name the first and let the replay speak.
+                let same = rest.iter().all(|(o, _)| attach.and_then(|a| a.get(*o)) == attach.and_then(|a| a.get(*n)));
+                if same { Attach::Conflict(pick.clone()) } else { Attach::One(n, f) }
+            }
+            _ => Attach::Conflict(pick.clone()),
+        }
+    }
+    fn exact(&self, name: &str) -> bool {
+        self.r.apparmor.profile_attachments.get().and_then(|a| a.get(name)).is_none_or(|a| !a.contains(['*', '?', '[', '{', '@']))
+    }
+    /// A profile's mode: the loaded mode when readable, else the one its file declares (`flags=`).
+    pub(crate) fn profile_mode(&self, name: &str) -> Option<String> {
+        if let Some(m) = self.r.apparmor.profile_modes.get().and_then(|m| m.get(name)) {
+            return Some(m.clone());
+        }
+        let flags = self.r.apparmor.profile_flags.get()?.get(name)?;
+        let mode = ["kill", "complain", "unconfined", "prompt"].into_iter().find(|m| flags.split(',').any(|f| f.trim() == *m)).unwrap_or("enforce");
+        Some(mode.to_string())
+    }
+    /// Where the profile's mode was read: the loaded policy, or the file's flags.
+    pub(crate) fn profile_mode_ev(&self, name: &str) -> Option<Evidence> {
+        let mode = self.profile_mode(name)?;
+        let loaded = self.r.apparmor.profile_modes.get().is_some_and(|m| m.contains_key(name));
+        Some(if loaded {
+            ev(format!("/apparmor/profile_modes/{name}"), mode, "the mode the profile is loaded in")
+        } else {
+            let flags = self.r.apparmor.profile_flags.get().and_then(|f| f.get(name)).cloned().unwrap_or_default();
+            ev(format!("/apparmor/profile_flags/{name}"), format!("flags=({flags})"), format!("the profile's file declares {mode} mode"))
+        })
     }
     pub(crate) fn relevant_failures(&self) -> Vec<StepId> {
         let c = &self.cfg.namespaces;
@@ -462,6 +514,16 @@ impl<'a> Ctx<'a> {
 
 
 /// Whether capability `bit` is set in a `/proc/PID/status` hex mask.
+/// The profiles under /etc/apparmor.d that match the sandbox's bwrap, as the kernel resolves them.
+#[derive(Debug, Clone)]
+pub(crate) enum Attach<'a> {
+    None,
+    /// (profile, file)
+    One(&'a str, &'a str),
+    /// Equally specific attachments: the kernel attaches none of them.
+    Conflict(Vec<(&'a str, &'a str)>),
+}
+
 pub(crate) fn has_cap(hex: &str, bit: u32) -> Option<bool> {
     u64::from_str_radix(hex.trim(), 16).ok().map(|v| v & (1u64 << bit) != 0)
 }

@@ -126,11 +126,15 @@ pub enum Cause {
     Chroot,
     GvisorLoopback,
     MultithreadedCaller,
+    ApparmorAttachmentConflict,
+    ApparmorProfileMode,
+    OuterConfinement,
+    BwrapVersion,
     Unknown,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 18] = [
+    pub const ALL: [Cause; 22] = [
         Cause::ApparmorUsernsRestriction,
         Cause::UnprivilegedUsernsCloneDisabled,
         Cause::UsernsLimitZero,
@@ -148,6 +152,10 @@ impl Cause {
         Cause::Chroot,
         Cause::GvisorLoopback,
         Cause::MultithreadedCaller,
+        Cause::ApparmorAttachmentConflict,
+        Cause::ApparmorProfileMode,
+        Cause::OuterConfinement,
+        Cause::BwrapVersion,
         Cause::Unknown,
     ];
 
@@ -170,6 +178,10 @@ impl Cause {
             Cause::Chroot => "chroot",
             Cause::GvisorLoopback => "gvisor-loopback",
             Cause::MultithreadedCaller => "multithreaded-caller",
+            Cause::ApparmorAttachmentConflict => "apparmor-attachment-conflict",
+            Cause::ApparmorProfileMode => "apparmor-profile-mode",
+            Cause::OuterConfinement => "outer-confinement",
+            Cause::BwrapVersion => "bwrap-version",
             Cause::Unknown => "unknown",
         }
     }

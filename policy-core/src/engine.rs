@@ -77,6 +77,10 @@ fn ranked_summary(r: &Ranked) -> String {
         Cause::Chroot => "The caller runs in a chroot; the kernel refuses to create user namespaces for chrooted processes (EPERM), and programs misleadingly blame the sysctl.",
         Cause::GvisorLoopback => "Inside gVisor the new network namespace's loopback is configured already, so the sandbox's own RTM_NEWADDR fails.",
         Cause::MultithreadedCaller => "unshare(CLONE_NEWUSER) returns EINVAL when the calling process has more than one thread (Go, the JVM, Node, a Python program with threads): the program must fork a single-threaded helper first.",
+        Cause::ApparmorAttachmentConflict => "Two AppArmor profiles attach to the same bwrap path, so the kernel attaches neither and bwrap is restricted as an unconfined program.",
+        Cause::ApparmorProfileMode => "The AppArmor profile that should exempt the sandbox is in complain or kill mode, which still mediates it.",
+        Cause::OuterConfinement => "The program that starts the sandbox is itself confined (its own AppArmor profile, a snap), and bwrap inherits that confinement whatever the host allows.",
+        Cause::BwrapVersion => "bwrap is older than the options the tool passes and stops with `Unknown option` before creating any namespace. The fix is a newer bubblewrap or the tool's bundled copy.",
         Cause::Unknown => "",
     };
     match r.primary() {
@@ -110,6 +114,8 @@ fn ranked_fixes(c: &Ctx, code: &str) -> Vec<Remediation> {
         "NSD172" => remedy::kernel_no_userns(),
         "NSD173" => remedy::chroot(),
         "NSD174" => remedy::multithreaded(),
+        "NSD175" => remedy::bwrap_upgrade(c, "0.9.0"),
+        "NSD181" => remedy::parent_profile(c, c.r.confinement.apparmor_profile.as_deref().unwrap_or("<the starter's profile>")),
         _ => remedy::unexplained(c),
     }
 }
@@ -209,6 +215,9 @@ const DETECTORS: &[(&str, Detector)] = &[
     ("NSD101", causes::apparmor::apparmor_userns_transition),
     ("NSD102", causes::apparmor::apparmor_userns_create_denied),
     ("NSD103", causes::apparmor::apparmor_restriction_covered),
+    ("NSD104", causes::apparmor::apparmor_attachment_conflict),
+    ("NSD105", causes::apparmor::apparmor_profile_mode),
+    ("NSD106", causes::apparmor::apparmor_profile_not_attached),
     ("NSD111", causes::limits::userns_clone_sysctl_disabled),
     ("NSD121", causes::limits::userns_limit_reached),
     ("NSD122", causes::limits::netns_limit_reached),
@@ -230,6 +239,10 @@ const DETECTORS: &[(&str, Detector)] = &[
     ("NSD172", causes::kernel::kernel_without_userns),
     ("NSD173", causes::kernel::chrooted_caller),
     ("NSD174", causes::kernel::multithreaded_caller),
+    ("NSD175", causes::bwrap::bwrap_too_old),
+    ("NSD181", causes::outer::parent_apparmor_profile),
+    ("NSD182", causes::outer::snap_confinement),
+    ("NSD183", causes::outer::landlock_domain),
     ("NSD191", replay_disagrees_with_ladder),
 ];
 
@@ -335,7 +348,8 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
         let Some(rule) = rules::by_code(c.code) else { continue };
         let mut severity = c.severity.unwrap_or(rule.severity);
         let mut ranking = c.why;
-        if replay_ok && severity == Severity::Error {
+        // (bwrap-too-old excepted: the replay does not pass the tool's extra options, only its namespaces.)
+        if replay_ok && severity == Severity::Error && c.code != "NSD175" {
             severity = Severity::Warning;
             ranking.push_str("; not blocking: the sandbox's real bwrap run succeeded");
         }
@@ -353,6 +367,16 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
             ranking,
             remediations: c.remediations,
         });
+    }
+    // On a CI service or managed platform, what may be changed differs: its advice leads the top fix list.
+    if let Some(top) = findings.first_mut().filter(|f| f.blocking) {
+        let extra = remedy::platform(&ctx, top.cause);
+        if !extra.is_empty() {
+            if let Some(p) = ctx.r.platform.ci_platform.get() {
+                top.evidence.push(ev("/platform/ci_platform", p.clone(), "the platform decides which fix may be applied"));
+            }
+            top.remediations.splice(0..0, extra);
+        }
     }
     let verdict = if findings.iter().any(|f| f.blocking) {
         Verdict::Blocked
@@ -412,6 +436,9 @@ fn confirm_for(cause: Cause) -> &'static [&'static str] {
         Cause::ProcMountRestricted => &["grep ' /proc/' /proc/self/mountinfo"],
         Cause::Wsl1NoUserns | Cause::KernelNoUserns | Cause::GvisorLoopback => &["cat /proc/version", "ls /proc/self/ns/"],
         Cause::Chroot => &["ls -di / /proc/1/root"],
+        Cause::ApparmorAttachmentConflict | Cause::ApparmorProfileMode => &["sudo aa-status", "sudo grep -lE '^[[:space:]]*profile[[:space:]]+[^[:space:]]+[[:space:]]+/usr/bin/bwrap' /etc/apparmor.d/*"],
+        Cause::OuterConfinement => &["cat /proc/$PPID/attr/current", "echo \"$SNAP_NAME\""],
+        Cause::BwrapVersion => &["bwrap --version"],
         Cause::SetuidSandboxBroken | Cause::NewuidmapBroken | Cause::MultithreadedCaller | Cause::Unknown => &[],
     }
 }

@@ -204,6 +204,9 @@ pub const FACT_KEYS: &[(&str, &str)] = &[
     ("chroot", "yes|no"),
     ("selinux", "enforcing|permissive|disabled"),
     ("tool", "free text: codex, openclaw, flatpak, …"),
+    ("snap", "the snap the program runs as, e.g. steam"),
+    ("apparmor-profile", "the AppArmor profile of the program that starts the sandbox, e.g. steam"),
+    ("ci", "github-actions|github-actions-self-hosted|gitlab-ci|codespaces|devcontainer|orbstack|gke|ci"),
 ];
 
 fn fact_usage() -> String {
@@ -292,6 +295,17 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
                 }
                 r.config.tool = value.to_string();
             }
+            "snap" => r.confinement.snap = Fact::Observed(simple_token(key, &lower)?),
+            "apparmor-profile" => {
+                r.confinement.apparmor_profile = Some(simple_token(key, value)?);
+                r.confinement.apparmor_profile_source = Some("stated".to_string());
+            }
+            "ci" => match lower.as_str() {
+                "github-actions" | "github-actions-self-hosted" | "gitlab-ci" | "codespaces" | "devcontainer" | "orbstack" | "gke" | "ci" => {
+                    r.platform.ci_platform = Fact::Observed(lower.clone());
+                }
+                _ => return Err(InputError::new(format!("fact `ci` must be one of github-actions|github-actions-self-hosted|gitlab-ci|codespaces|devcontainer|orbstack|gke|ci, not `{value}`"))),
+            },
             _ => return Err(InputError::new(format!("unknown fact `{key}`; {}", fact_usage()))),
         }
     }

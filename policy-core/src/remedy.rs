@@ -85,6 +85,16 @@ fn userns_profile(name: &str, target: &str, note: &str) -> String {
     )
 }
 
+/// Stops the commands when another profile file already attaches to `target`: two equally specific
+/// attachments make the kernel attach neither (security/apparmor/domain.c, openai/codex#38715).
+fn attach_guard(target: &str, ours: &str) -> String {
+    format!(
+        "! sudo grep -lsE '^[[:space:]]*profile[[:space:]]+[^[:space:]]+[[:space:]]+{}([[:space:]]|[{{])' /etc/apparmor.d/* | grep -vqx {}   # stop if another profile attaches here",
+        target.replace('.', "\\."),
+        sh(ours)
+    )
+}
+
 /// The host-wide switch-off of Ubuntu's restriction (the last resort in both AppArmor ladders).
 fn sysctl_restriction_off() -> Remediation {
     let conf = "# nsdoctor: turn off Ubuntu's AppArmor restriction of unprivileged user namespaces (host-wide).\nkernel.apparmor_restrict_unprivileged_userns = 0\n";
@@ -105,6 +115,12 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
     if !ctx.uses_bwrap() {
         return apparmor_restriction_for_program(ctx);
     }
+    // A profile already attaching to this path: a second one would cancel both (NSD104). Extend the one there.
+    let existing = match ctx.bwrap_attach() {
+        crate::ctx::Attach::Conflict(list) => return attachment_conflict(ctx, &list),
+        crate::ctx::Attach::One(name, file) => Some((name.to_string(), file.to_string())),
+        crate::ctx::Attach::None => None,
+    };
     let path = ctx.bwrap_path();
     let usr_bin = path == "/usr/bin/bwrap";
     let ver = ctx.ubuntu_version();
@@ -127,7 +143,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
         );
     }
     // Ubuntu 24.04/24.10 ship bwrap-userns-restrict as an extra profile; 25.04+ load it by default.
-    if usr_bin || !safe_path {
+    if (usr_bin || !safe_path) && existing.as_ref().is_none_or(|(n, _)| n == "bwrap") {
         match ver {
             Some(v) if v >= 2504 => out.push(
                 verify_path(
@@ -165,6 +181,25 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
         }
     }
     let target = if safe_path { path.clone() } else { "/usr/bin/bwrap".to_string() };
+    if let Some((name, pfile)) = existing.filter(|(n, _)| *n != profile_name(ctx)) {
+        out.push(verify_path(
+            rem(
+                &format!("add-userns-to-{name}"),
+                &format!("Allow `userns,` in `{name}`, the profile that already attaches to {target} (a second profile for the path would cancel both)"),
+                true,
+                true,
+                &format!("the programs `{name}` confines regain user namespaces; its other rules stay. It must be `flags=(unconfined)` or allow everything bwrap does."),
+            )
+            .cmd(format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}"))
+            .cmd(format!("sudo apparmor_parser -r {}", sh(&pfile)))
+            .verify(format!("sudo aa-status | grep -F '{name}'")),
+            ctx,
+            &vpath,
+        ));
+        out.push(verify_path(sysctl_restriction_off(), ctx, &vpath));
+        out.extend(landlock_fallback(ctx));
+        return out;
+    }
     let name = profile_name(ctx);
     let profile = userns_profile(&name, &target, "");
     let ppath = format!("/etc/apparmor.d/{name}");
@@ -177,6 +212,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
             "only this binary regains unprivileged user namespaces with full in-namespace capabilities (the pre-23.10 behaviour for it); every other program stays restricted. Needs AppArmor 4.0 userspace (abi/4.0).",
         )
         .file(file(ArtifactKind::ApparmorProfile, &ppath, &profile))
+        .cmd(attach_guard(&target, &ppath))
         .cmd(format!("sudo apparmor_parser -r {ppath}"))
         .verify(format!("sudo aa-status | grep {name}")),
         ctx,
@@ -203,6 +239,7 @@ fn apparmor_restriction_for_program(ctx: &Ctx) -> Vec<Remediation> {
             "only this program regains unprivileged user namespaces; everything else stays restricted. Needs AppArmor 4.0 userspace. Never attach it to a user-writable path (AppImages, extracted archives in $HOME).",
         )
         .file(file(ArtifactKind::ApparmorProfile, &ppath, &profile))
+        .cmd(attach_guard(&target, &ppath))
         .cmd(format!("sudo apparmor_parser -r {ppath}"))
         .verify(format!("sudo aa-status | grep {name}")),
     ];
@@ -706,4 +743,247 @@ pub(crate) fn unexplained(ctx: &Ctx) -> Vec<Remediation> {
     .cmd("sudo journalctl -k -b | grep -E 'apparmor|avc|audit|seccomp|userns' | tail -n 50")
     .cmd(format!("strace -f -e trace=clone,clone3,unshare,mount,pivot_root,write {}", sandbox_test(ctx)))
     .cmd("nsdoctor probe --output nsdoctor-report.json")]
+}
+
+/// `FILE` for a profile: the file the scan found, else a lookup the operator runs.
+fn profile_file(name: &str, file: Option<&str>) -> String {
+    match file {
+        Some(f) => sh(f),
+        None => format!("\"$(sudo grep -lE '^[[:space:]]*profile[[:space:]]+{name}([[:space:]]|$)' /etc/apparmor.d/* | head -n1)\""),
+    }
+}
+
+/// Conflicting attachments: keep one profile, disable the others as `aa-disable` does (a `disable/` link, then
+/// unload). Never a third profile. Profiles nsdoctor wrote (`<tool>-bwrap`) go first.
+pub(crate) fn attachment_conflict(ctx: &Ctx, list: &[(&str, &str)]) -> Vec<Remediation> {
+    let ours = profile_name(ctx);
+    let mut keep: Vec<&(&str, &str)> = list.iter().collect();
+    // Keep the others' profile; ours is the one to drop.
+    keep.sort_by_key(|(n, _)| *n == ours);
+    let mut out = Vec::new();
+    for (name, file) in keep.iter().take(2) {
+        let mut r = rem(
+            &format!("keep-apparmor-profile-{name}"),
+            &format!("Keep `{name}` and disable the other profile{} for {}", if list.len() > 2 { "s" } else { "" }, ctx.bwrap_path()),
+            true,
+            true,
+            &format!(
+                "the disabled profile stays on disk (linked under /etc/apparmor.d/disable/, as aa-disable does) and is no longer loaded; `{name}` alone attaches, so it must allow `userns,` (check its mode with aa-status)."
+            ),
+        );
+        for (other, ofile) in list.iter().filter(|(n, _)| n != name) {
+            r = r.cmd(format!("sudo ln -sf {} /etc/apparmor.d/disable/", sh(ofile))).cmd(format!("sudo apparmor_parser -R {}   # unloads `{other}`", sh(ofile)));
+        }
+        r = r.cmd(format!("sudo apparmor_parser -r {}", sh(file))).verify(format!("sudo aa-status | grep -F '{name}'"));
+        out.push(verify_sandbox(r, ctx));
+    }
+    out
+}
+
+/// The re-check under a starter's profile (empty when the profile is bwrap's own: the plain check covers it).
+fn under_profile(ctx: &Ctx, name: &str) -> String {
+    if ctx.r.confinement.apparmor_profile.as_deref() == Some(name) {
+        format!("nsdoctor check --apparmor-profile {name}")
+    } else {
+        format!("sudo aa-status | grep -F '{name}'")
+    }
+}
+
+/// A profile in complain or kill mode that should leave the sandbox alone.
+pub(crate) fn profile_mode(ctx: &Ctx, name: &str, file: Option<&str>, mode: &str) -> Vec<Remediation> {
+    let f = profile_file(name, file);
+    let mut out = vec![verify_sandbox(
+        rem(
+            &format!("apparmor-profile-{name}-unconfined"),
+            &format!("Load `{name}` as `flags=(unconfined)` with `userns,` (what a profile meant to exempt a program ships as)"),
+            true,
+            true,
+            &format!("`{name}` stops mediating the program, as Ubuntu's own exemption profiles do; its {mode}-mode logging of that program ends. A package update may restore the vendor's file: tell the vendor (ValveSoftware/steam-for-linux#12620)."),
+        )
+        .cmd(format!("sudo sed -i -E '/^[[:space:]]*profile[[:space:]]+{name}[[:space:]]/s/(flags=\\([^)]*)\\b{mode}\\b/\\1unconfined/' {f}"))
+        .cmd(format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}"))
+        .cmd(format!("sudo apparmor_parser -r {f}"))
+        .verify(format!("sudo aa-status --json | grep -o '\"{name}\": \"[a-z]*\"'   # expect unconfined"))
+        .verify(under_profile(ctx, name)),
+        ctx,
+    )];
+    out.push(verify_sandbox(
+        rem(
+            &format!("aa-disable-{name}"),
+            &format!("Or disable `{name}` (aa-disable)"),
+            true,
+            true,
+            "the program runs with no profile at all; where Ubuntu's userns restriction is on, an unconfined program's namespaces are restricted again, so this only helps on hosts without it (Void, Debian).",
+        )
+        .cmd("sudo apt-get install -y apparmor-utils   # provides aa-disable")
+        .cmd(format!("sudo aa-disable {f}")),
+        ctx,
+    ));
+    if ctx.distro_id() == Some("void") {
+        out.push(rem(
+            "void-apparmor-enforce",
+            "Void: stop the init script forcing profiles into complain mode (APPARMOR=enforce in /etc/default/apparmor)",
+            true,
+            true,
+            "every profile is loaded in its declared mode again (void-linux/void-packages#61765).",
+        ).cmd("sudo sed -i 's/^APPARMOR=.*/APPARMOR=enforce/' /etc/default/apparmor").cmd("sudo sv restart apparmor 2>/dev/null || sudo reboot"));
+    }
+    out
+}
+
+/// The starter's profile lacks `userns,`: allow it there (its `local/` include), or ask its vendor.
+pub(crate) fn parent_profile(ctx: &Ctx, profile: &str) -> Vec<Remediation> {
+    let file = ctx.r.confinement.profiles_for_parent.get().and_then(|m| m.get(profile)).map(String::as_str);
+    let f = profile_file(profile, file);
+    vec![
+        rem(
+            &format!("add-userns-to-{profile}"),
+            &format!("Allow `userns,` in `{profile}` through its local override"),
+            true,
+            true,
+            &format!("the program `{profile}` confines may create user namespaces (with capabilities inside them); everything else in its profile still applies. Needs AppArmor 4.0 userspace and a profile that includes <local/{profile}> (most packaged profiles do)."),
+        )
+        .cmd(format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{profile} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{profile}"))
+        .cmd(format!("sudo apparmor_parser -r {f}"))
+        .verify(format!("nsdoctor check --apparmor-profile {profile}"))
+        .verify(format!("aa-exec -p {profile} -- {}", sandbox_test(ctx))),
+        rem(
+            "report-to-profile-vendor",
+            &format!("Report it to whoever ships `{profile}`: a program that starts bwrap needs `userns,` in its profile"),
+            false,
+            false,
+            "nothing changes until the vendor ships the rule; the local override above survives their updates.",
+        ),
+    ]
+}
+
+/// Snap confinement: the host is not what blocks; a non-snap install is.
+pub(crate) fn snap(ctx: &Ctx, snap: &str) -> Vec<Remediation> {
+    vec![
+        rem(
+            "install-outside-snap",
+            &format!("Install the program from a .deb, Flatpak or upstream release instead of the `{snap}` snap"),
+            true,
+            true,
+            "loses the snap's own confinement and automatic updates; the sandbox then runs where the host's policy decides.",
+        )
+        .cmd(format!("snap list {}   # the confined install", sh(snap)))
+        .verify(sandbox_test(ctx)),
+        rem(
+            "run-tool-outside-snap",
+            "Or start the sandboxing tool from a normal shell, not from inside the snap",
+            false,
+            false,
+            "none for the sandbox; anything the snap's app starts stays confined.",
+        ),
+    ]
+}
+
+/// A Landlock domain around the caller: only the outer tool can lift it.
+pub(crate) fn landlock_domain(ctx: &Ctx) -> Vec<Remediation> {
+    let mut out = vec![rem(
+        "run-outside-landlock-domain",
+        "Start the sandboxing tool outside the tool that restricted this process with Landlock (a normal shell, not another agent's sandboxed command)",
+        false,
+        false,
+        "Landlock restrictions are inherited and cannot be lifted from inside: the outer tool must not wrap this one.",
+    )
+    .verify(sandbox_test(ctx))];
+    out.extend(nested(ctx).into_iter().skip(1));
+    out
+}
+
+/// bwrap older than the options the tool passes.
+pub(crate) fn bwrap_upgrade(ctx: &Ctx, since: &str) -> Vec<Remediation> {
+    let path = ctx.bwrap_path();
+    let shipped = match (ctx.distro_id(), ctx.version_num()) {
+        (Some("ubuntu"), Some(v)) if v < 2404 => " (Ubuntu 22.04 ships 0.6.1; 24.04 ships 0.9.0)",
+        (Some("debian"), Some(v)) if v < 1300 => " (Debian 12 ships 0.8.0; Debian 13 ships 0.11.0)",
+        _ => "",
+    };
+    let mut out = Vec::new();
+    if ctx.cfg.tool == "codex" {
+        out.push(rem(
+            "codex-bundled-bwrap",
+            "Let Codex use the bwrap it bundles (standalone installs ship one under codex-resources/): remove the old bwrap from PATH for Codex, or upgrade Codex",
+            false,
+            false,
+            "the bundled copy lives in your home directory: an AppArmor profile must not attach to it where Ubuntu's restriction is on (user-writable path).",
+        ));
+    }
+    out.push(
+        rem(
+            "upgrade-bubblewrap",
+            &format!("Install bubblewrap {since} or later{shipped}"),
+            true,
+            true,
+            "a newer bwrap from a newer release or a backport; check that any AppArmor profile still attaches to its path afterwards.",
+        )
+        .cmd(format!("{} --version", sh(&path)))
+        .verify(format!("{} --version   # expect {since} or later", sh(&path)))
+        .verify(sandbox_test(ctx)),
+    );
+    out
+}
+
+/// Platform advice for a blocking finding, by what the operator may change there: a throwaway CI VM may flip a
+/// host-wide switch for the job; a shared or self-hosted runner should load the per-binary fix; a managed
+/// platform's node cannot be changed, so the tool's unsandboxed mode (the VM or pod is the boundary) remains.
+pub(crate) fn platform(ctx: &Ctx, cause: crate::diagnosis::Cause) -> Vec<Remediation> {
+    use crate::diagnosis::Cause as C;
+    let Some(p) = ctx.r.platform.ci_platform.get().filter(|p| !p.is_empty()) else { return Vec::new() };
+    let unsandboxed = |title: &str, why: &str| {
+        rem(
+            "use-the-platform-as-the-boundary",
+            title,
+            false,
+            false,
+            why,
+        )
+    };
+    match (p.as_str(), cause) {
+        ("github-actions", C::ApparmorUsernsRestriction | C::ApparmorAttachmentConflict | C::ApparmorProfileMode) => vec![
+            rem(
+                "github-actions-runner-step",
+                "GitHub-hosted runner: lift the restriction for this job in a workflow step (the VM is discarded after the job)",
+                true,
+                false,
+                "acceptable on a throwaway VM only: it re-opens unprivileged user namespaces to everything in this job. Never copy it to a self-hosted or shared runner.",
+            )
+            .file(file(
+                ArtifactKind::Text,
+                "workflow-step.yml",
+                "# nsdoctor: GitHub-hosted ubuntu-24.04 runners restrict unprivileged user namespaces with AppArmor.\n- name: Allow user namespaces for the sandbox (this VM only)\n  run: sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0\n",
+            ))
+            .verify(sandbox_test(ctx)),
+        ],
+        ("github-actions-self-hosted", C::ApparmorUsernsRestriction) => vec![rem(
+            "self-hosted-runner-profile",
+            "Self-hosted runner: a shared host; load the per-binary AppArmor profile below, not the host-wide sysctl",
+            true,
+            true,
+            "the runner host outlives the job: a host-wide switch stays open for every later job and user.",
+        )],
+        ("codespaces" | "devcontainer" | "gitlab-ci" | "orbstack", C::ContainerSeccomp | C::ContainerNoCaps | C::ContainerApparmorProfile | C::ProcMountRestricted) => vec![rem(
+            "devcontainer-run-args",
+            &format!("{p}: set the container's options where this platform takes them (devcontainer.json `runArgs`, the runner's docker options), or treat the container as the sandbox"),
+            false,
+            true,
+            "the platform starts the container; its kernel and VM are not yours to change.",
+        )
+        .file(file(
+            ArtifactKind::Text,
+            "devcontainer.json",
+            "// nsdoctor: let bwrap create namespaces inside this dev container\n{\n  \"runArgs\": [\"--security-opt\", \"seccomp=unconfined\", \"--security-opt\", \"apparmor=unconfined\"]\n}\n",
+        ))],
+        ("gke", _) => vec![unsandboxed(
+            "GKE: nodes are managed (Autopilot cannot load node profiles or sysctls); run the tool with its inner sandbox off and rely on the pod's isolation, or use a Standard node pool with a Localhost seccomp/AppArmor profile",
+            "no per-command isolation inside the pod; the pod's own boundary remains.",
+        )],
+        ("codespaces", _) => vec![unsandboxed(
+            "Codespaces: the VM and its kernel are managed; set the container's options in devcontainer.json or run the tool with its inner sandbox off",
+            "no per-command isolation inside the codespace; the codespace VM is the boundary.",
+        )],
+        _ => Vec::new(),
+    }
 }

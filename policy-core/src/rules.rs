@@ -39,6 +39,12 @@ rules! {
         "AppArmor refused to create the user namespace";
     "NSD103" "apparmor-restriction-covered" Info ApparmorUsernsRestriction
         "AppArmor restricts user namespaces, but the sandbox's bwrap has a profile that allows them";
+    "NSD104" "apparmor-attachment-conflict" Error ApparmorAttachmentConflict
+        "Two AppArmor profiles attach to the sandbox's bwrap, so the kernel attaches neither";
+    "NSD105" "apparmor-profile-mode" Error ApparmorProfileMode
+        "The AppArmor profile meant to exempt the sandbox is in complain or kill mode";
+    "NSD106" "apparmor-profile-not-attached" Error ApparmorUsernsRestriction
+        "An AppArmor profile for bwrap is installed, but not for the bwrap the sandbox runs";
     "NSD111" "userns-clone-sysctl-disabled" Error UnprivilegedUsernsCloneDisabled
         "kernel.unprivileged_userns_clone=0 forbids unprivileged user namespaces";
     "NSD121" "userns-limit-reached" Error UsernsLimitZero
@@ -81,6 +87,14 @@ rules! {
         "The caller runs in a chroot, where the kernel refuses user namespaces";
     "NSD174" "multithreaded-caller" Warning MultithreadedCaller
         "The calling program is multi-threaded, so unshare(CLONE_NEWUSER) fails with EINVAL";
+    "NSD175" "bwrap-too-old" Error BwrapVersion
+        "bwrap is older than the options the tool passes";
+    "NSD181" "parent-apparmor-profile" Error OuterConfinement
+        "The program that starts the sandbox runs under an AppArmor profile that denies its namespaces";
+    "NSD182" "snap-confinement" Error OuterConfinement
+        "The sandbox runs inside snap confinement";
+    "NSD183" "landlock-domain" Error OuterConfinement
+        "An outer Landlock domain leaves /proc read-only, so the id maps cannot be written";
     "NSD191" "replay-disagrees-with-ladder" Warning Unknown
         "The real bwrap and the syscall ladder disagree";
     "NSD199" "unexplained-failure" Error Unknown

@@ -13,6 +13,8 @@ use crate::errno;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SymptomKind {
+    /// bwrap `Unknown option --argv0`: the bwrap is older than the tool's command line.
+    BwrapUnknownOption,
     /// bwrap `No permissions to creat… new namespace` (clone EPERM with --unshare-user, all wordings).
     BwrapNoPermissions,
     /// bwrap `Creating new namespace failed: <strerror>`.
@@ -114,6 +116,9 @@ fn cut(line: &str) -> String {
 fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
     use SymptomKind as K;
     let mut out = Vec::new();
+    if line.contains("bwrap") && line.contains("Unknown option") {
+        out.push((K::BwrapUnknownOption, None));
+    }
     // bwrap clone failures.
     if line.contains("No permissions to creat") {
         out.push((K::BwrapNoPermissions, Some("EPERM")));

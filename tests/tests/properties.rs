@@ -207,22 +207,33 @@ fn sysctls() -> BoxedStrategy<Sysctls> {
 
 fn apparmor() -> BoxedStrategy<AppArmorFacts> {
     let profiles = prop::collection::btree_map(s(&["bwrap", "codex-bwrap", "unpriv_bwrap", "zz-local"]), s(&["/etc/apparmor.d/bwrap-userns-restrict", "/etc/apparmor.d/codex-bwrap"]), 0..3);
-    (fact(any::<bool>()), fact(any::<bool>()), fact(any::<bool>()), list(&["bwrap", "unprivileged_userns", "docker-default", "codex-bwrap", "unpriv_bwrap"]), fact(any::<bool>()), fact(profiles))
-        .prop_map(|(bwrap_userns_restrict_file, bwrap_userns_restrict_extra, unprivileged_userns_file, loaded_profiles, abi_4_0, profiles_for_bwrap)| AppArmorFacts {
+    let names = || s(&["bwrap", "codex-bwrap", "steam", "zz-local"]);
+    let modes = prop::collection::btree_map(names(), s(&["enforce", "complain", "kill", "unconfined"]), 0..3);
+    let flags = prop::collection::btree_map(names(), s(&["", "unconfined", "complain,attach_disconnected", "kill"]), 0..3);
+    let attach = prop::collection::btree_map(names(), s(&["/usr/bin/bwrap", "/usr/bin/*", "@{HOME}/**/bwrap"]), 0..3);
+    (
+        (fact(any::<bool>()), fact(any::<bool>()), fact(any::<bool>()), list(&["bwrap", "unprivileged_userns", "docker-default", "codex-bwrap", "unpriv_bwrap"]), fact(any::<bool>()), fact(profiles)),
+        (fact(modes), fact(flags), fact(attach)),
+    )
+        .prop_map(|((bwrap_userns_restrict_file, bwrap_userns_restrict_extra, unprivileged_userns_file, loaded_profiles, abi_4_0, profiles_for_bwrap), (profile_modes, profile_flags, profile_attachments))| AppArmorFacts {
             bwrap_userns_restrict_file,
             bwrap_userns_restrict_extra,
             unprivileged_userns_file,
             loaded_profiles,
             abi_4_0,
             profiles_for_bwrap,
+            profile_modes,
+            profile_flags,
+            profile_attachments,
         })
         .boxed()
 }
 
 fn platform() -> BoxedStrategy<Platform> {
     let b = || fact(prop::bool::weighted(0.3));
-    ((b(), b(), b(), b(), b(), b(), b(), b()), (b(), b(), b(), fs(&["openclaw-gateway.service", "user@1000.service"]), list(&["/proc/sys", "/proc/kcore", "/proc/acpi", "/proc/timer_list"]), b(), b()))
-        .prop_map(|((docker, podman, kubernetes, lxc, gvisor, wsl1, wsl2, flatpak), (nested_bwrap, in_userns, systemd_service, systemd_unit, proc_masks, proc_sys_readonly, proc_subset_pid))| Platform {
+    let ci = fs(&["", "github-actions", "github-actions-self-hosted", "gitlab-ci", "codespaces", "devcontainer", "orbstack", "gke", "ci"]);
+    ((b(), b(), b(), b(), b(), b(), b(), b()), (b(), b(), b(), fs(&["openclaw-gateway.service", "user@1000.service"]), list(&["/proc/sys", "/proc/kcore", "/proc/acpi", "/proc/timer_list"]), b(), b(), ci))
+        .prop_map(|((docker, podman, kubernetes, lxc, gvisor, wsl1, wsl2, flatpak), (nested_bwrap, in_userns, systemd_service, systemd_unit, proc_masks, proc_sys_readonly, proc_subset_pid, ci_platform))| Platform {
             docker,
             podman,
             kubernetes,
@@ -238,6 +249,7 @@ fn platform() -> BoxedStrategy<Platform> {
             proc_masks,
             proc_sys_readonly,
             proc_subset_pid,
+            ci_platform,
         })
         .boxed()
 }
@@ -377,8 +389,9 @@ fn sandbox_config() -> BoxedStrategy<SandboxConfig> {
         select(vec![ServiceManager::None, ServiceManager::Systemd]),
         prop::option::of(s(&["openclaw-gateway.service"])),
         prop::option::of(select(vec![ContainerRuntime::Docker, ContainerRuntime::Podman, ContainerRuntime::Kubernetes, ContainerRuntime::Lxc, ContainerRuntime::Gvisor])),
+        prop::collection::vec(s(&["--argv0", "--disable-userns", "--overlay", "--bogus"]), 0..2),
     )
-        .prop_map(|(tool, (user, net, pid, mount, proc), network, launcher, bwrap_path, service_user, manager, unit, container_runtime)| SandboxConfig {
+        .prop_map(|(tool, (user, net, pid, mount, proc), network, launcher, bwrap_path, service_user, manager, unit, container_runtime, bwrap_options)| SandboxConfig {
             tool,
             namespaces: Namespaces { user, net, pid, mount, proc },
             network,
@@ -388,6 +401,27 @@ fn sandbox_config() -> BoxedStrategy<SandboxConfig> {
             manager,
             unit,
             container_runtime,
+            bwrap_options,
+        })
+        .boxed()
+}
+
+fn confinement() -> BoxedStrategy<Confinement> {
+    (
+        prop::option::of(s(&["steam", "steam-like", "snap.steam.steam"])),
+        fs(&["steam (complain)", "steam (enforce)", "unconfined"]),
+        fs(&["/usr/bin/steam", "/opt/app/app"]),
+        fs(&["", "steam"]),
+        fs(&["", "codex", "flatpak"]),
+    )
+        .prop_map(|(apparmor_profile, parent_label, parent_exe, snap, outer_sandbox)| Confinement {
+            apparmor_profile_source: apparmor_profile.as_ref().map(|_| "--apparmor-profile".to_string()),
+            apparmor_profile,
+            parent_label,
+            parent_exe,
+            profiles_for_parent: Fact::NotProbed,
+            snap,
+            outer_sandbox,
         })
         .boxed()
 }
@@ -403,9 +437,9 @@ fn report() -> BoxedStrategy<ProbeReport> {
             process(),
         ),
         (lsm(), sysctls(), apparmor(), platform(), unit(), bwrap()),
-        (steps(), replays(), prop::option::weighted(0.4, text())),
+        (steps(), replays(), prop::option::weighted(0.4, text()), confinement()),
     )
-        .prop_map(|((config, config_source, kernel, distro, identity, process), (lsm, sysctl, apparmor, platform, unit, bwrap), (steps, replays, observed_error))| ProbeReport {
+        .prop_map(|((config, config_source, kernel, distro, identity, process), (lsm, sysctl, apparmor, platform, unit, bwrap), (steps, replays, observed_error, confinement))| ProbeReport {
             schema_version: SCHEMA_VERSION,
             producer: Some("proptest".to_string()),
             source: None,
@@ -421,6 +455,7 @@ fn report() -> BoxedStrategy<ProbeReport> {
             platform,
             unit,
             bwrap,
+            confinement,
             steps,
             replays,
             observed_error,

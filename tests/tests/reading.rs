@@ -116,6 +116,17 @@ fn audit_records_as_pasted() {
 }
 
 #[test]
+fn an_option_bwrap_does_not_know_is_an_old_bwrap_not_a_namespace_policy() {
+    // openai/codex#15335: Ubuntu 22.04's bubblewrap 0.6.1 and a tool passing --argv0 (0.9.0).
+    let (cause, verdict) = top("bwrap: Unknown option --argv0", &["distro=ubuntu", "distro-version=22.04"]);
+    assert_eq!((cause, verdict), (Some(Cause::BwrapVersion), Verdict::Blocked));
+    let r = input::report_from_error_text("bwrap: Unknown option --argv0", &[]).unwrap();
+    let d = diagnose(&r, None);
+    assert_eq!(d.findings.len(), 1, "no namespace cause is offered for it: {:?}", d.findings.iter().map(|f| &f.code).collect::<Vec<_>>());
+    assert_eq!(d.findings[0].code, "NSD175");
+}
+
+#[test]
 fn ordinary_errors_and_healthy_outputs_block_nothing() {
     for text in [
         "cp: cannot open 'x' for reading: Permission denied",
@@ -123,7 +134,6 @@ fn ordinary_errors_and_healthy_outputs_block_nothing() {
         "fatal: unable to access 'https://example.com/x.git/': Could not resolve host: example.com",
         "bwrap: Can't find source path /nix: No such file or directory",
         "bwrap: execvp foo: No such file or directory",
-        "bwrap: Unknown option --argv0",
         "Error from server (NotFound): namespaces \"staging\" not found",
         "nsenter: cannot open /proc/4242/ns/mnt: No such file or directory",
         "unshare(CLONE_NEWUSER)                  = 0",

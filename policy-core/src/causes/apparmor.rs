@@ -105,6 +105,9 @@ pub(crate) fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
     if c.nested_ctx().is_some() {
         return None; // NSD123 owns capability loss inside an outer sandbox.
     }
+    if profile_rule_owns(c) {
+        return None;
+    }
     let restriction = c.restriction();
     let restriction_on = restriction.as_ref().map(|(on, _)| *on);
     let lost = c.caps_lost();
@@ -178,6 +181,9 @@ pub(crate) fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
 /// NSD102: EACCES from unshare/clone itself under AppArmor — a confining profile without `userns,`, or the
 /// restriction with `unprivileged_userns` not loaded.
 pub(crate) fn apparmor_userns_create_denied(c: &Ctx) -> Option<Cand> {
+    if profile_rule_owns(c) {
+        return None;
+    }
     let step_eacces = c.userns_err() == Some("EACCES");
     let audit = c.sym(&[K::AuditUsernsCreateDenied, K::AuditUnprivilegedMissing]);
     if audit.is_some_and(|s| container_profile(&s.s.line)) || (step_eacces && c.label().is_some_and(container_profile)) {
@@ -280,4 +286,173 @@ pub(crate) fn apparmor_restriction_covered(c: &Ctx) -> Option<Cand> {
         .ev(profile)
         .ev(c.replay_ev()),
     )
+}
+
+/// A profile-level rule explains the failure better than the restriction itself: conflicting attachments
+/// (NSD104), a complain/kill-mode profile (NSD105), a profile for another bwrap path (NSD106), or a probe run
+/// under the starter's profile (NSD181).
+fn profile_rule_owns(c: &Ctx) -> bool {
+    matches!(c.bwrap_attach(), crate::ctx::Attach::Conflict(_))
+        || parent_profile(c).is_some()
+        || profile_elsewhere(c).is_some()
+        || matches!(c.bwrap_attach(), crate::ctx::Attach::One(n, _) if matches!(c.profile_mode(n).as_deref(), Some("complain" | "kill")))
+}
+
+/// The failure the sandbox's bwrap shows here, if any: its replay failed, or the probe's own steps lost
+/// their capabilities (the transition) or were denied creation.
+fn sandbox_failing(c: &Ctx) -> Option<Vec<crate::diagnosis::Evidence>> {
+    let mut evs: Vec<_> = c.caps_lost();
+    if c.userns_err() == Some("EACCES") {
+        evs.extend(c.step_ev(c.userns_step(), "user-namespace creation denied by an LSM"));
+    }
+    if c.replay_ok() == Some(false) {
+        evs.extend(c.replay_ev());
+    }
+    if let Some(s) = c.caps_lost_text() {
+        evs.push(Ctx::sym_ev(s, "the symptom of a capability-less user namespace"));
+    }
+    (!evs.is_empty()).then_some(evs)
+}
+
+/// NSD104: two or more profiles attach to the sandbox's bwrap with equal specificity; the kernel attaches
+/// none of them ("conflicting profile attachments", security/apparmor/domain.c), so bwrap runs unconfined
+/// and the restriction applies to it again (openai/codex#38715).
+pub(crate) fn apparmor_attachment_conflict(c: &Ctx) -> Option<Cand> {
+    let crate::ctx::Attach::Conflict(list) = c.bwrap_attach() else { return None };
+    if c.apparmor_on() == Some(false) {
+        return None;
+    }
+    let path = c.bwrap_path();
+    let names: Vec<String> = list.iter().map(|(n, f)| format!("`{n}` ({f})")).collect();
+    let failing = sandbox_failing(c);
+    let restriction_on = c.restriction().is_some_and(|(on, _)| on);
+    let (score, conf, sev) = match (&failing, restriction_on) {
+        (Some(_), _) => (98, Confidence::High, None),
+        (None, true) => (70, Confidence::Medium, Some(crate::diagnosis::Severity::Warning)),
+        (None, false) => (40, Confidence::Medium, Some(crate::diagnosis::Severity::Warning)),
+    };
+    let mut cd = cand(
+        "NSD104",
+        score,
+        conf,
+        format!(
+            "{} AppArmor profiles attach to {path}: {}. Equally specific attachments conflict, and the kernel then attaches none of them \
+             (`conflicting profile attachments`), so {path} runs unconfined{}. Installing one more profile for the same path makes it worse; \
+             keep one and disable the others.",
+            list.len(),
+            names.join(", "),
+            if restriction_on { " and Ubuntu's restriction applies to it as if no profile existed" } else { "" }
+        ),
+        if failing.is_some() { "the profiles meant to allow bwrap cancel each other, and the sandbox fails as an unconfined program does" } else { "no profile covers bwrap although several are installed for it" },
+    )
+    .ev(Some(ev("/apparmor/profiles_for_bwrap", names.join(", "), format!("profiles whose attachment matches {path}"))))
+    .evs(list.iter().filter_map(|(n, _)| c.profile_mode_ev(n)))
+    .ev(c.restriction().map(|(_, e)| e))
+    .evs(failing.unwrap_or_default())
+    .fix(remedy::attachment_conflict(c, &list));
+    if let Some(s) = sev {
+        cd = cd.sev(s);
+    }
+    Some(cd)
+}
+
+/// NSD105: the profile that should let the sandbox create namespaces is in complain or kill mode — the one
+/// attaching to bwrap, or the one confining the program that starts it. Complain mode is not `unconfined`:
+/// it mediates (and logs), so the restriction and path mediation still bite (ValveSoftware/steam-for-linux
+/// #12620: Steam's profile shipped `flags=(complain)`; void-linux/void-packages#61765: an init script forced
+/// `flatpak` into complain mode); kill mode kills on the first denial.
+pub(crate) fn apparmor_profile_mode(c: &Ctx) -> Option<Cand> {
+    if c.apparmor_on() == Some(false) {
+        return None;
+    }
+    let bwrap_side = match c.bwrap_attach() {
+        crate::ctx::Attach::One(n, f) => Some((n.to_string(), Some(f.to_string()), "attaches to the sandbox's bwrap")),
+        _ => None,
+    };
+    let parent_side = parent_profile(c).map(|p| (p, None, "confines the program that starts the sandbox"));
+    let (name, file, role, mode) = [bwrap_side, parent_side]
+        .into_iter()
+        .flatten()
+        .find_map(|(n, f, role)| {
+            let mode = c.profile_mode(&n).or_else(|| label_mode(c, &n))?;
+            matches!(mode.as_str(), "complain" | "kill").then_some((n, f, role, mode))
+        })?;
+    let failing = sandbox_failing(c)?;
+    let file_txt = file.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
+    Some(
+        cand(
+            "NSD105",
+            97,
+            Confidence::High,
+            format!(
+                "The AppArmor profile `{name}`{file_txt} {role} and is loaded in {mode} mode. A profile meant to leave the sandbox alone must be \
+                 `flags=(unconfined)` (with `userns,`): {} so the sandbox still fails.",
+                if mode == "kill" {
+                    "kill mode kills the process on the first denied operation,"
+                } else {
+                    "complain mode still mediates, and bwrap writes its uid_map through a /proc descriptor opened before it changed mount namespace, a path AppArmor cannot name and refuses even in complain mode (containers/bubblewrap#769),"
+                }
+            ),
+            "the profile that should exempt the sandbox mediates it instead",
+        )
+        .evs(c.profile_mode_ev(&name).or_else(|| c.r.confinement.parent_label.get().map(|l| ev("/confinement/parent_label", l.clone(), "the label of the program that starts the sandbox"))))
+        .evs(failing)
+        .fix(remedy::profile_mode(c, &name, file.as_deref(), &mode)),
+    )
+}
+
+/// The profile the sandbox's starter runs under: `--apparmor-profile`/`--parent-pid`.
+pub(crate) fn parent_profile(c: &Ctx) -> Option<String> {
+    c.r.confinement.apparmor_profile.clone()
+}
+
+/// A mode from the parent's label (`steam (complain)`).
+fn label_mode(c: &Ctx, name: &str) -> Option<String> {
+    let l = c.r.confinement.parent_label.get()?;
+    let (n, m) = l.rsplit_once(" (")?;
+    (n == name).then(|| m.trim_end_matches(')').to_string())
+}
+
+/// NSD106: a profile for bwrap exists, but not for the bwrap the sandbox runs (a bundled copy, a
+/// version-stamped path that an upgrade moved): AppArmor attaches by path (openai/codex#29908).
+pub(crate) fn apparmor_profile_not_attached(c: &Ctx) -> Option<Cand> {
+    let (other, e) = profile_elsewhere(c)?;
+    let failing = sandbox_failing(c)?;
+    let path = c.bwrap_path();
+    Some(
+        cand(
+            "NSD106",
+            97,
+            Confidence::High,
+            format!(
+                "An AppArmor profile for bwrap is installed ({other}), but the sandbox runs {path}, which no profile attaches to. AppArmor attaches by the \
+                 executed path, so this bwrap is unconfined and restricted. A profile that loads is not proof that it attaches: after an upgrade or with a \
+                 bundled copy the path differs."
+            ),
+            "the profile that would exempt bwrap names a different path than the one the sandbox executes",
+        )
+        .ev(Some(e))
+        .ev(c.r.bwrap.selected.as_ref().map(|p| ev("/bwrap/selected", p.clone(), "the bwrap the sandbox runs")))
+        .ev(c.restriction().map(|(_, e)| e))
+        .evs(failing)
+        .ev(c.distro_ev())
+        .fix(remedy::apparmor_restriction(c)),
+    )
+}
+
+/// A bwrap profile that attaches elsewhere: Ubuntu's `bwrap-userns-restrict` (for /usr/bin/bwrap) while the
+/// sandbox runs another path that nothing attaches to.
+pub(crate) fn profile_elsewhere(c: &Ctx) -> Option<(String, crate::diagnosis::Evidence)> {
+    let path = c.bwrap_path();
+    if path == "/usr/bin/bwrap" || !matches!(c.bwrap_attach(), crate::ctx::Attach::None) || !c.restriction().is_some_and(|(on, _)| on) {
+        return None;
+    }
+    c.r.apparmor.profiles_for_bwrap.get()?;
+    if c.r.apparmor.bwrap_userns_restrict_file.is_true() {
+        return Some((
+            "Ubuntu's bwrap-userns-restrict, for /usr/bin/bwrap".to_string(),
+            ev("/apparmor/bwrap_userns_restrict_file", "true", "Ubuntu's bwrap profile is installed; it attaches to /usr/bin/bwrap only"),
+        ));
+    }
+    None
 }

@@ -9,11 +9,13 @@
 //! family module, a line in [`KNOWLEDGE`] and fixtures; no cause decides another's precedence.
 
 pub(crate) mod apparmor;
+pub(crate) mod bwrap;
 pub(crate) mod container;
 pub(crate) mod kernel;
 pub(crate) mod limits;
 pub(crate) mod network;
 pub(crate) mod observe;
+pub(crate) mod outer;
 pub(crate) mod programs;
 pub(crate) mod selinux;
 pub(crate) mod setuid;
@@ -43,6 +45,9 @@ pub(crate) enum Adj {
     By(i32, &'static str),
     /// The facts rule the cause out.
     Impossible(&'static str),
+    /// The cause needs a fact that is absent (an outer confinement nobody reported): skipped without being
+    /// listed as ruled out, which would only be noise.
+    NotApplicable,
 }
 
 /// What one cause can produce and when it is possible.
@@ -66,6 +71,8 @@ pub(crate) const KNOWLEDGE: &[&[Knowledge]] = &[
     setuid::KNOWLEDGE,
     kernel::KNOWLEDGE,
     network::KNOWLEDGE,
+    outer::KNOWLEDGE,
+    bwrap::KNOWLEDGE,
 ];
 
 /// The shared, read-only view of the facts every cause reasons from: what the report observed, what the
@@ -101,6 +108,10 @@ pub(crate) struct Facts {
     pub chroot_inconclusive: bool,
     /// Creation itself was denied with EACCES (an LSM profile or policy, which binds root too).
     pub create_eacces: bool,
+    /// The caller is a snap (its name).
+    pub snap: Option<String>,
+    /// The AppArmor profile of the program that starts the sandbox.
+    pub parent_profile: Option<String>,
 }
 
 impl Facts {
@@ -197,6 +208,8 @@ impl Facts {
             userns_supported: r.kernel.userns_supported.get().copied(),
             chroot_inconclusive: matches!(r.process.chrooted, crate::fact::Fact::Unavailable(_)),
             create_eacces: obs.iter().any(|o| matches!(o.op, Op::CreateUserns | Op::CreateNs) && o.errno == Some("EACCES") || o.op == Op::AuditApparmorUserns),
+            snap: r.confinement.snap.get().filter(|s| !s.is_empty()).cloned(),
+            parent_profile: r.confinement.apparmor_profile.clone(),
         }
     }
 
@@ -322,6 +335,9 @@ pub(crate) fn rank(obs: &[Obs], facts: &Facts) -> Differential {
     for k in KNOWLEDGE.iter().flat_map(|f| f.iter()) {
         let mut adjs = Vec::new();
         (k.context)(facts, &mut adjs);
+        if adjs.iter().any(|a| matches!(a, Adj::NotApplicable)) {
+            continue;
+        }
         if let Some(why) = adjs.iter().find_map(|a| if let Adj::Impossible(w) = a { Some(*w) } else { None }) {
             if uniq.iter().any(|o| fit(k, o).is_some_and(|w| w > 0)) {
                 ruled_out.push((k.cause, why));

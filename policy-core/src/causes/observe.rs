@@ -53,13 +53,15 @@ pub(crate) enum Op {
     AuditSelinuxUserns,
     /// SELinux AVC: a mount or filesystem operation denied.
     AuditSelinuxMount,
+    /// bwrap rejecting an option the tool passes (`bwrap: Unknown option --argv0`): an older bwrap.
+    BwrapOption,
 }
 
 impl Op {
     /// Upstream operations come first: a later step's failure is usually fallout of an earlier one.
     pub(crate) fn stage(self) -> u8 {
         match self {
-            Op::UnitNamespace => 0,
+            Op::UnitNamespace | Op::BwrapOption => 0,
             Op::CreateUserns | Op::CreateNs => 1,
             Op::IdHelper => 2,
             Op::Setgroups | Op::IdMap => 3,
@@ -97,6 +99,7 @@ impl Op {
             Op::AuditApparmorMount => "AppArmor denying a mount",
             Op::AuditSelinuxUserns => "SELinux denying user_namespace create",
             Op::AuditSelinuxMount => "SELinux denying a mount",
+            Op::BwrapOption => "bwrap accepting the options the tool passes",
         }
     }
 }
@@ -417,6 +420,13 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
     {
         return Some((Op::SetuidHelper, None));
     }
+    // bwrap reading its mount table before it builds the new root (snap confinement denies it).
+    if l.contains("/proc/self/mountinfo") && l.contains("bwrap") && failed.get() {
+        return Some((Op::Mount, None));
+    }
+    if l.contains("unknown option") && l.contains("bwrap") {
+        return Some((Op::BwrapOption, None));
+    }
     if l.contains("as root") {
         // Chromium refuses to run as root with its sandbox: a policy, not a failure.
         return None;
@@ -600,7 +610,7 @@ const NEEDLES: &[&str] = &[
     "bad system call", "sigsys", "exit status 159", "exit code 159", "226/namespace", "step namespace", "namespacing",
     "max_user_namespaces", "max_net_namespaces", "max_mnt_namespaces", "unprivileged_userns", "microsoft", "runsc", "gvisor",
     "disable-userns", "config_user_ns", "ns/user", "thread", "chroot", "distributor id", "operating system", "pretty_name", "version_id",
-    "linux ", "uname", ".service", "systemd", "docker", "kubernetes", "container", "-rws",
+    "linux ", "uname", ".service", "systemd", "docker", "kubernetes", "container", "-rws", "unknown option",
 ];
 
 /// A line can state context only when it holds one of these.
@@ -716,7 +726,7 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             }
             let program = line_program(&line);
             let mut e = implied.or_else(|| errno_in(&line, &lower));
-            if e.is_none() && !says_failure(&lower) && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace {
+            if e.is_none() && !says_failure(&lower) && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace && op != Op::BwrapOption {
                 continue;
             }
             // An AppImage's chrome-sandbox sits on a nosuid FUSE mount and can never be setuid: the message
@@ -1019,6 +1029,7 @@ mod tests {
         assert_eq!(one("bwrap: capset failed: Operation not permitted"), (Op::SetuidHelper, Some("EPERM")));
         assert_eq!(one("dovecot.service: Failed to set up mount namespacing: Permission denied"), (Op::UnitNamespace, Some("EACCES")));
         assert_eq!(one("Failed to move to new namespace: PID namespaces supported, Network namespace supported, but failed: errno = Operation not permitted"), (Op::CreateUserns, Some("EPERM")));
+        assert_eq!(one("bwrap: Unknown option --argv0"), (Op::BwrapOption, None));
     }
 
     #[test]
