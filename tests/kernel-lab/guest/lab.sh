@@ -35,10 +35,20 @@ echo "=== kernel-lab guest: $(uname -r), /init reached at $(up)s"
   echo "bwrap: $(bwrap --version 2>&1)"
   echo "apparmor_parser: $(apparmor_parser --config-file=/dev/null --version 2>&1 | head -1)"
 } > "$OUT/guest-info.txt" 2>&1
+# `nsdoctor probe --apparmor-profile NAME` (probe as the program NAME confines would start the sandbox) is new;
+# without it the apparmor-parent-profile cases run the probe unconfined and say so (expect.py: pending).
+NSD_HAS_AA_PROFILE=no
+nsdoctor probe --help 2>/dev/null | grep -q -- '--apparmor-profile' && NSD_HAS_AA_PROFILE=yes
+echo "nsdoctor probe --apparmor-profile: $NSD_HAS_AA_PROFILE" >> "$OUT/guest-info.txt"
 
 # Profiles compiled on the host by the AppArmor 4.x parser (abi 4.0) and loaded here by Debian's 3.0.8 loader.
 aa_load()   { apparmor_parser --config-file=/dev/null -r -B "/lab/profiles/$1.bin" >>"$OUT/apparmor.log" 2>&1 || echo "LOAD FAILED $1" >>"$OUT/apparmor.log"; }
 aa_remove() { printf '%s' "$1" > /sys/kernel/security/apparmor/.remove 2>>"$OUT/apparmor.log"; }
+# aa_install FILE DIR: as an operator installs a profile: profiles/FILE copied to DIR/NAME (FILE is NAME or
+# NAME.VARIANT; a variant replaces the file of the same NAME) and loaded (replacing a loaded one).
+# aa_uninstall NAME PROFILE DIR: the file removed and the profile unloaded.
+aa_install()   { cp "/lab/profiles/src/$1" "$2/${1%%.*}" && aa_load "$1"; }
+aa_uninstall() { rm -f "$3/$1"; aa_remove "$2"; }
 
 # A chroot that still sees every binary: bind mounts under /srv/jail.
 mkdir -p /srv/jail
@@ -91,10 +101,17 @@ run_case() {
     asuser) probe_as="--as-user user"; bwrap_as=$user_opts ;;
   esac
   echo "$name $who $net" > "$d/case"
+  dmesg -c >> "$OUT/dmesg.txt" 2>/dev/null       # this case's audit records start here
+  # PROBE_PROFILE: the probe runs as the program that profile confines would start bwrap (when nsdoctor can)
+  probe_flags=""
+  if [ -n "${PROBE_PROFILE:-}" ]; then
+    if [ "$NSD_HAS_AA_PROFILE" = yes ]; then probe_flags="--apparmor-profile $PROBE_PROFILE"
+    else echo "nsdoctor probe has no --apparmor-profile: probed unconfined" > "$d/probe-profile-missing"; fi
+  fi
   # 1. the probe, under the restriction (stdout opened here, as root, before labexec drops privileges)
   # shellcheck disable=SC2086
   $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $as -- \
-      nsdoctor probe --network "$net" $probe_as $NSD_PROBE_ARGS > "$d/probe.json" 2> "$d/probe.err"
+      nsdoctor probe --network "$net" $probe_as $probe_flags $NSD_PROBE_ARGS > "$d/probe.json" 2> "$d/probe.err"
   echo $? > "$d/probe.rc"
   # 2. diagnose that report (pure: runs unrestricted)
   nsdoctor diagnose "$d/probe.json" --format json > "$d/diag.json" 2> "$d/diag.err"
@@ -102,13 +119,18 @@ run_case() {
   if [ -n "${CHECK_TOO:-}" ]; then
     # shellcheck disable=SC2086
     $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $as -- \
-        nsdoctor check --network "$net" $probe_as $NSD_PROBE_ARGS --format json > "$d/check.json" 2> "$d/check.err"
+        nsdoctor check --network "$net" $probe_as $probe_flags $NSD_PROBE_ARGS --format json > "$d/check.json" 2> "$d/check.err"
     echo $? > "$d/check.rc"
   fi
-  # 3. the real bwrap with the sandbox's argv, under the same restriction
+  # 3. the real bwrap with the sandbox's argv, under the same restriction; where the shim is preloaded it also
+  #    records the label bwrap was exec'd into (which profile attached, if any)
   if [ "$net" = none ]; then bargs=$NSD_BWRAP_ARGS_NONE; else bargs=$NSD_BWRAP_ARGS_BRIDGE; fi
+  label_log=""
+  case "$LABEXEC" in *userns_shim.so*)
+    : > "$d/bwrap.label"; chmod 666 "$d/bwrap.label"; label_log="--env NSD_LAB_LABEL_LOG=$d/bwrap.label" ;;
+  esac
   # shellcheck disable=SC2086
-  (cd /tmp && $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $bwrap_as -- $BWRAP_VIA bwrap $bargs) \
+  (cd /tmp && $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $label_log $bwrap_as -- $BWRAP_VIA bwrap $bargs) \
       > "$d/bwrap.out" 2> "$d/bwrap.err"
   echo $? > "$d/bwrap.rc"
   # 4. classify bwrap's stderr (only when there is one)
@@ -119,6 +141,8 @@ run_case() {
         > "$d/bwrapdiag.json" 2> "$d/bwrapdiag.err"
     echo $? > "$d/bwrapdiag.rc"
   fi
+  # the AppArmor audit records of this case (probe, check and bwrap), pids dropped
+  dmesg -c 2>/dev/null | tee -a "$OUT/dmesg.txt" | grep -o 'apparmor="[A-Z]*".*' | sed 's/ pid=[0-9]*//' > "$d/audit.txt"
   echo "$t0 $(up)" > "$d/uptime"
   echo "=== case $name.$who done at $(up)s (probe rc $(cat "$d/probe.rc"), bwrap rc $(cat "$d/bwrap.rc"))"
 }
@@ -145,7 +169,7 @@ apply_sysctl_fix() {
 }
 
 both() { run_case "$1" uid1000 "$2" "$3"; run_case "$1" root "$2" "$3"; }
-reset_case() { WRAP=""; LABEXEC=""; BWRAP_VIA=""; NNP_FOR_USER=""; CHECK_TOO=""; }
+reset_case() { WRAP=""; LABEXEC=""; BWRAP_VIA=""; NNP_FOR_USER=""; CHECK_TOO=""; PROBE_PROFILE=""; }
 sysctl_w() { echo "$2" > "/proc/sys/$1"; }
 MAXU=$(cat /proc/sys/user/max_user_namespaces)
 MAXN=$(cat /proc/sys/user/max_net_namespaces)
@@ -207,13 +231,63 @@ aa_remove "$(cat /lab/fixes/ubuntu-2404-transition.pname)"
 rm -f "/lab/ubuntu/apparmor.d/$(cat /lab/fixes/ubuntu-2404-transition.name)"
 reset_case
 
+# Two profiles attach to /usr/bin/bwrap: a vendor's (profiles/vendor-bwrap) and the one nsdoctor prints for
+# Ubuntu (codex-bwrap, as in ubuntu-2404-transition-fixed), both unconfined with `userns,`, both installed in the
+# Ubuntu /etc/apparmor.d and loaded. Equally specific attachments conflict and the kernel attaches neither
+# (security/apparmor/domain.c find_attach(); no audit record on 6.12): bwrap runs unconfined and the Ubuntu
+# transition catches it again. Root is exempt from the transition.
+UBU="--fact distro=ubuntu --fact distro-version=24.04"
+UBU_AA=/lab/ubuntu/apparmor.d
+FIXNAME=$(cat /lab/fixes/ubuntu-2404-transition.name) FIXPROF=$(cat /lab/fixes/ubuntu-2404-transition.pname)
+aa_install vendor-bwrap "$UBU_AA"
+cp /lab/fixes/ubuntu-2404-transition.profile "$UBU_AA/$FIXNAME"
+apparmor_parser --config-file=/dev/null -r -B /lab/fixes/ubuntu-2404-transition.bin >>"$OUT/apparmor.log" 2>&1 \
+  || echo "LOAD FAILED ubuntu-2404-transition fix" >>"$OUT/apparmor.log"
+WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"
+both apparmor-conflict none "$UBU"
+# ... fixed as an operator would: the second profile's file removed and the profile unloaded; vendor-bwrap alone
+# attaches now.
+aa_uninstall "$FIXNAME" "$FIXPROF" "$UBU_AA"
+run_case apparmor-conflict-fixed uid1000 none "$UBU"
+aa_uninstall vendor-bwrap vendor-bwrap "$UBU_AA"
+reset_case
+
+# The profile attached to /usr/bin/bwrap is in complain mode, without `userns,` (profiles/bwrap.complain;
+# Steam's 24.04 profile, ValveSoftware/steam-for-linux#12620; Void, void-linux/void-packages#61765). On the
+# Ubuntu emulation: bwrap is confined, so no transition, but complain mode still refuses the disconnected
+# /proc/PID/uid_map bwrap writes through its pre-unshare /proc descriptor (real kernel behaviour, root too).
+aa_install bwrap.complain "$UBU_AA"
+WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"
+both apparmor-complain none "$UBU"
+# ... fixed: the same profile reloaded as flags=(unconfined) with `userns,` (file replaced, profile replaced).
+aa_install bwrap.fixed "$UBU_AA"
+run_case apparmor-complain-fixed uid1000 none "$UBU"
+aa_uninstall bwrap bwrap "$UBU_AA"
+reset_case
+
+# bwrap started by an application whose profile (profiles/steam-like, no attachment) lacks `userns,`: bwrap
+# inherits it and unshare(CLONE_NEWUSER) is denied (EACCES, root too). nsdoctor itself runs unconfined, as an
+# operator runs it, and probes under the application's profile with --apparmor-profile (change_profile in each
+# probe child and its bwrap replay); the guest's own /etc/apparmor.d holds the profile file meanwhile.
+aa_install steam-like /etc/apparmor.d
+BWRAP_VIA="aa-exec -p steam-like --"; PROBE_PROFILE=steam-like; CHECK_TOO=1
+both apparmor-parent-profile none "$DEB"
+# ... fixed: `userns,` added to the application's profile (file replaced, profile reloaded).
+CHECK_TOO=""
+aa_install steam-like.fixed /etc/apparmor.d
+run_case apparmor-parent-profile-fixed uid1000 none "$DEB"
+aa_uninstall steam-like steam-like /etc/apparmor.d
+reset_case
+
 LABEXEC="--chroot /srv/jail"
 both chroot none "$DEB --fact chroot=yes"
 reset_case
 
 # ---- collect ----
 cat /sys/kernel/security/apparmor/profiles > "$OUT/apparmor-profiles.txt" 2>&1
-dmesg | grep -o 'apparmor="[A-Z]*".*' | sed 's/ pid=[0-9]*//' | sort | uniq -c > "$OUT/apparmor-audit.txt"
+dmesg -c >> "$OUT/dmesg.txt" 2>/dev/null
+grep -o 'apparmor="[A-Z]*".*' "$OUT/dmesg.txt" | sed 's/ pid=[0-9]*//' | sort | uniq -c > "$OUT/apparmor-audit.txt"
+rm -f "$OUT/dmesg.txt"
 echo "guest-end $(up)" >> "$OUT/guest-info.txt"
 echo "=== kernel-lab guest: all cases done at $(up)s, sending results"
 stty -F /dev/ttyS1 raw -echo -opost 2>/dev/null

@@ -11,6 +11,9 @@
  *   - exempts callers with CAP_SYS_ADMIN (Ubuntu checks ns_capable(CAP_SYS_ADMIN)), not merely euid 0;
  *   - only transitions unconfined tasks (a confined task keeps its profile's userns rules).
  * Not covered: clone()/clone3() wrappers and raw syscall instructions that bypass libc, static binaries.
+ *
+ * For the lab's assertions only: with NSD_LAB_LABEL_LOG=FILE (an existing, writable file) the shim appends the
+ * AppArmor label the program was exec'd into (the attachment the kernel chose, before any transition) to FILE.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -42,6 +45,21 @@ static int unconfined(void) {
   close(fd);
   buf[n > 0 ? n : 0] = 0;
   return strncmp(buf, "unconfined", 10) == 0;
+}
+
+__attribute__((constructor)) static void log_exec_label(void) {
+  const char *log = getenv("NSD_LAB_LABEL_LOG");
+  if (!log || !*log) return;
+  char buf[256] = "";
+  int fd = open("/proc/self/attr/current", O_RDONLY);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 2);
+  if (fd >= 0) close(fd);
+  if (n <= 0) return;
+  if (buf[n - 1] != '\n') buf[n++] = '\n';
+  fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return;
+  if (write(fd, buf, (size_t)n) < 0) { /* best effort: the host reports a missing label */ }
+  close(fd);
 }
 
 static void transition(void) {
