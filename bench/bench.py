@@ -51,7 +51,7 @@ BUDGETS = {
     # Release binary, MiB.
     "binary_mib": 6.0,
     # wasm + JS glue gzipped, KB (the budget policy-wasm/tests/size.test.mjs enforces).
-    "wasm_gz_kb": 265.0,
+    "wasm_gz_kb": 295.0,
 }
 
 

@@ -313,6 +313,9 @@ impl<'a> Ctx<'a> {
         if p.in_userns.is_true() && self.container().is_none() {
             return Some(ev("/platform/in_userns", "true", "already inside a user namespace (non-identity uid_map)"));
         }
+        if let Some(o) = self.r.confinement.outer_sandbox.get().filter(|o| !o.is_empty()) {
+            return Some(ev("/confinement/outer_sandbox", o.clone(), "inside this tool's sandbox (the marker it sets for the commands it runs)"));
+        }
         None
     }
     pub(crate) fn bwrap_path(&self) -> String {

@@ -131,7 +131,8 @@ pub(crate) fn landlock_domain(c: &Ctx) -> Option<Cand> {
         return None;
     }
     let outer = c.r.confinement.outer_sandbox.get().filter(|s| !s.is_empty());
-    let (score, conf) = if outer.is_some() { (94, Confidence::High) } else { (85, Confidence::Medium) };
+    // Above NSD123 (94), which reads the same failed id-map writes as capability loss inside the outer sandbox.
+    let (score, conf) = if outer.is_some() { (95, Confidence::High) } else { (85, Confidence::Medium) };
     Some(
         cand(
             "NSD183",
