@@ -29,6 +29,7 @@ mod ctx;
 pub mod diagnosis;
 mod engine;
 pub mod errno;
+pub mod fix;
 pub mod fact;
 pub mod input;
 mod remedy;

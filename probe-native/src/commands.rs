@@ -115,6 +115,96 @@ pub fn check(a: &CheckArgs) -> Result<u8, String> {
     print_diagnosis(&d, &a.out)
 }
 
+/// Where `fix --apply` keeps its script and undo manifest (`NSDOCTOR_STATE_DIR` overrides it).
+fn state_dir() -> std::path::PathBuf {
+    std::env::var_os("NSDOCTOR_STATE_DIR").filter(|v| !v.is_empty()).map(std::path::PathBuf::from).unwrap_or_else(|| "/var/lib/nsdoctor".into())
+}
+
+/// Root, and not through a set-uid bit: the fix changes the host.
+fn require_root(what: &str) -> Result<(), String> {
+    let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
+    if uid != euid {
+        return Err(format!("refusing {what} set-uid (uid {uid}, euid {euid})"));
+    }
+    if !euid.is_root() {
+        return Err(format!("{what} needs root: run it with sudo"));
+    }
+    Ok(())
+}
+
+/// Runs the recorded script with `arg` (`""` applies, `--undo` undoes) and returns its exit status.
+fn run_script(script: &std::path::Path, arg: &str) -> Result<u8, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find nsdoctor's own path: {e}"))?;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg(script);
+    if !arg.is_empty() {
+        cmd.arg(arg);
+    }
+    let status = cmd
+        .env("NSDOCTOR", exe)
+        .env("NSDOCTOR_STATE_DIR", state_dir())
+        .status()
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    Ok(if status.success() { 0 } else { 1 })
+}
+
+pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
+    use policy_core::fix::{self, NoPlan};
+    let state = state_dir();
+    let script_path = state.join("fix.sh");
+    if a.undo {
+        require_root("fix --undo")?;
+        if !state.join("undo").join("manifest").exists() || !script_path.exists() {
+            eprintln!("nsdoctor fix: nothing to undo");
+            return Ok(0);
+        }
+        return run_script(&script_path, "--undo");
+    }
+    if a.apply {
+        if !a.yes {
+            return Err("refusing to change this host without --yes (run without --apply to read the script first)".to_string());
+        }
+        require_root("fix --apply")?;
+    }
+    // Under sudo the sandbox's user is the one who ran sudo: probe as them unless told otherwise (root is exempt
+    // from most of what blocks a sandbox, so a probe as root would find nothing to fix).
+    let mut probe = a.probe.clone();
+    if probe.as_user.is_none() && probe.unit.is_none() && nix::unistd::geteuid().is_root() {
+        probe.as_user = std::env::var("SUDO_UID").ok().filter(|u| !u.is_empty() && u != "0");
+    }
+    let report = match &a.report {
+        Some(p) => input::parse_report(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?,
+        None => crate::probe_cli::run_probe(&probe)?,
+    };
+    let d = policy_core::diagnose(&report, None);
+    let plan = match fix::plan(&report, &d, a.remediation.as_deref()) {
+        Ok(p) => p,
+        Err(NoPlan::NothingToFix) => {
+            eprintln!("nsdoctor fix: {}", NoPlan::NothingToFix.message());
+            return Ok(0);
+        }
+        Err(e) if a.apply => return Err(e.message()),
+        Err(e) => {
+            // Printed only: the artifacts and how to verify them, as comments; blocked, so exit 1.
+            eprintln!("nsdoctor fix: {}", e.message());
+            emit(&fix::manual_text(&d, &e))?;
+            return Ok(1);
+        }
+    };
+    let script = fix::script(&plan);
+    if !a.apply {
+        let text = match a.format {
+            crate::FixFormat::Script => script,
+            crate::FixFormat::Json => fix::plan_json(&plan, &script),
+        };
+        emit(&text)?;
+        return Ok(0);
+    }
+    std::fs::create_dir_all(&state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
+    std::fs::write(&script_path, &script).map_err(|e| format!("cannot write {}: {e}", script_path.display()))?;
+    run_script(&script_path, "")
+}
+
 pub fn probe(a: &ProbeCmdArgs) -> Result<u8, String> {
     let report = crate::probe_cli::run_probe(&a.probe)?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| format!("cannot encode report: {e}"))? + "\n";

@@ -37,6 +37,41 @@ enum Command {
     Rules(RulesArgs),
     /// Print a JSON Schema: probe-report, sandbox-config or diagnosis.
     Schema(SchemaArgs),
+    /// Print the guarded, verified, reversible fix for the top blocking finding as a POSIX script; with
+    /// `--apply --yes` run it (root), with `--undo` restore what it changed.
+    Fix(FixArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub probe: probe_cli::ProbeArgs,
+    /// Take the facts from a saved probe report instead of probing this host (printing only).
+    #[arg(long, value_name = "REPORT.json", conflicts_with_all = ["apply", "undo"])]
+    pub report: Option<String>,
+    /// The remediation to use (its id, as `nsdoctor check --format json` lists them); default: the top blocking
+    /// finding's least privileged one that nsdoctor can apply here.
+    #[arg(long, value_name = "ID")]
+    pub remediation: Option<String>,
+    /// `script` (default): the POSIX script; `json`: the plan with the script.
+    #[arg(long, value_enum, default_value_t = FixFormat::Script)]
+    pub format: FixFormat,
+    /// Apply the fix on this host: root only, and only with --yes.
+    #[arg(long, conflicts_with = "undo")]
+    pub apply: bool,
+    /// Confirm --apply.
+    #[arg(long)]
+    pub yes: bool,
+    /// Restore the state the last applied fix recorded (files, sysctl values, AppArmor profiles).
+    #[arg(long)]
+    pub undo: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FixFormat {
+    #[default]
+    Script,
+    Json,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -171,6 +206,7 @@ fn main() -> ExitCode {
         Some(Command::Explain(a)) => commands::explain(&a),
         Some(Command::Rules(a)) => commands::rules(&a),
         Some(Command::Schema(a)) => commands::schema(&a),
+        Some(Command::Fix(a)) => commands::fix(&a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -62,7 +62,7 @@ fn no_orphan_snapshots() {
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let f = e.file_name().to_string_lossy().to_string();
         let Some(stem) = f.strip_suffix(".snap") else { continue };
-        let fixture = stem.strip_prefix("text@").or_else(|| stem.strip_prefix("json@"));
+        let fixture = stem.strip_prefix("text@").or_else(|| stem.strip_prefix("json@")).or_else(|| stem.strip_prefix("fix@"));
         if !fixture.is_some_and(|n| names.contains(n)) {
             orphans.push(f);
         }
