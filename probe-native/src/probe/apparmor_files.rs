@@ -24,6 +24,15 @@ pub struct Attaching {
 /// Every top-level profile in `dir` whose attachment covers `exe`, by profile name (a later file defining the
 /// same name replaces the earlier one, as a later `apparmor_parser -r` does).
 pub fn scan(dir: &Path, exe: &str) -> Fact<BTreeMap<String, Attaching>> {
+    scan_by(dir, |h| glob_match(&h.attach, exe))
+}
+
+/// The profile named `name` (e.g. the one `--apparmor-profile` names), attached to a path or not.
+pub fn scan_name(dir: &Path, name: &str) -> Fact<BTreeMap<String, Attaching>> {
+    scan_by(dir, |h| h.name == name)
+}
+
+fn scan_by(dir: &Path, wanted: impl Fn(&Header) -> bool) -> Fact<BTreeMap<String, Attaching>> {
     use std::io::Read;
     use std::os::unix::ffi::OsStrExt;
     const CAP: u64 = 1 << 20;
@@ -56,8 +65,8 @@ pub fn scan(dir: &Path, exe: &str) -> Fact<BTreeMap<String, Attaching>> {
             continue;
         }
         let Ok(text) = std::str::from_utf8(&buf) else { continue };
-        for h in headers(text) {
-            if glob_match(&h.attach, exe) {
+        for h in all_headers(text) {
+            if wanted(&h) {
                 found.insert(h.name, Attaching { file: p.to_string(), attach: h.attach, flags: h.flags });
             }
         }
@@ -73,8 +82,14 @@ pub struct Header {
     pub flags: String,
 }
 
-/// Every top-level profile header in a file.
-pub fn headers(text: &str) -> Vec<Header> {
+/// Every top-level profile header in a file that attaches to a path.
+#[cfg(test)]
+fn headers(text: &str) -> Vec<Header> {
+    all_headers(text).into_iter().filter(|h| is_path(&h.attach)).collect()
+}
+
+/// Every top-level profile header; `attach` is empty for a profile that attaches to nothing.
+fn all_headers(text: &str) -> Vec<Header> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     for raw in text.lines() {
@@ -88,13 +103,13 @@ pub fn headers(text: &str) -> Vec<Header> {
             let (name, attach) = match toks.first().map(String::as_str) {
                 Some("profile") => {
                     let name = toks.get(1).cloned().unwrap_or_default();
-                    let attach = toks.get(2).filter(|t| is_path(t)).cloned().unwrap_or_else(|| name.clone());
+                    let attach = toks.get(2).filter(|t| is_path(t)).cloned().unwrap_or_else(|| if is_path(&name) { name.clone() } else { String::new() });
                     (name, attach)
                 }
                 Some(t) if is_path(t) => (t.to_string(), t.to_string()),
                 _ => (String::new(), String::new()),
             };
-            if !name.is_empty() && is_path(&attach) {
+            if !name.is_empty() {
                 out.push(Header { name, attach, flags: flags_of(head) });
             }
         }
@@ -305,6 +320,9 @@ mod tests {
         write("d-big", &big);
         std::fs::write(dir.join("e-latin1"), b"profile latin /usr/bin/bwrap {\n# \xe9\n}\n").unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(dir.join("a-bwrap"), dir.join("b-link")).unwrap_or_else(|e| panic!("{e}"));
+        write("steam-like", "abi <abi/4.0>,\nprofile steam-like flags=(attach_disconnected) {\n  file,\n}\n");
+        let by_name = scan_name(&dir, "steam-like");
+        assert_eq!(by_name.get().and_then(|m| m.get("steam-like")).map(|a| (a.attach.as_str(), a.flags.as_str())), Some(("", "attach_disconnected")));
         let found = match scan(&dir, "/usr/bin/bwrap") {
             Fact::Observed(m) => Fact::Observed(m.into_iter().map(|(n, a)| (n, a.file)).collect::<BTreeMap<_, _>>()),
             other => panic!("{other:?}"),

@@ -341,7 +341,7 @@ pub fn sysctls() -> Sysctls {
 }
 
 /// The AppArmor facts, and the profiles attaching to the parent's executable (`--parent-pid`).
-pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>) -> (AppArmorFacts, Fact<BTreeMap<String, String>>) {
+pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>, parent_profile: Option<&str>) -> (AppArmorFacts, Fact<BTreeMap<String, String>>) {
     let (loaded_profiles, profile_modes) = match read("/sys/kernel/security/apparmor/profiles") {
         Ok(s) => {
             // Lines are `name (mode)`; names may contain spaces, the mode is the last parenthesised word.
@@ -367,7 +367,11 @@ pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>) -> (AppArmorFacts
         None => Fact::unavailable(what, None),
     };
     let for_bwrap = scan(bwrap, "no bwrap selected");
-    let for_parent = scan(parent_exe, "no parent process given");
+    // The starter's profile: by its executable (--parent-pid), else by the name probed under (--apparmor-profile).
+    let for_parent = match (parent_exe, parent_profile) {
+        (Some(_), _) | (None, None) => scan(parent_exe, "no parent process given"),
+        (None, Some(name)) => super::apparmor_files::scan_name(dir, name),
+    };
     let mut flags = BTreeMap::new();
     let mut attachments = BTreeMap::new();
     for m in [&for_bwrap, &for_parent] {

@@ -250,7 +250,7 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let chrooted = facts::chrooted(&mountinfo);
     let mut lsm = facts::lsm();
     let platform_scan = facts::platform_scan(&kernel.proc_version, &mountinfo);
-    let (apparmor, profiles_for_parent) = facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str));
+    let (apparmor, profiles_for_parent) = facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str), aa_profile.as_deref());
     let distro = facts::distro();
     let sysctl = facts::sysctls();
     tm.mark("facts");
