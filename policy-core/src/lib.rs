@@ -78,6 +78,33 @@ pub fn diagnose_json_bytes(report: &[u8], config_json: Option<&str>) -> String {
     }
 }
 
+/// A probe report (file bytes) → `nsdoctor fix --report FILE` as JSON: `{"status": "script", "remediation": ID,
+/// "message": …, "script": …}` with the script's exact bytes; `"manual"` with the printed-only fixes as a
+/// commented script; `"nothing-to-fix"`. Input errors as in [`diagnose_json_bytes`].
+pub fn fix_script_json(report: &[u8]) -> String {
+    #[derive(serde::Serialize)]
+    struct Out {
+        status: &'static str,
+        remediation: Option<String>,
+        message: String,
+        script: String,
+    }
+    let r = match input::parse_report(report) {
+        Ok(r) => r,
+        Err(e) => return error_json("input", &e.message),
+    };
+    let d = diagnose(&r, None);
+    let out = match fix::plan(&r, &d, None) {
+        Ok(p) => Out { status: "script", message: format!("{}: {}", p.finding, p.title), remediation: Some(p.remediation.clone()), script: fix::script(&p) },
+        Err(fix::NoPlan::NothingToFix) => Out { status: "nothing-to-fix", remediation: None, message: fix::NoPlan::NothingToFix.message(), script: String::new() },
+        Err(e) => Out { status: "manual", remediation: None, message: e.message(), script: fix::manual_text(&d, &e) },
+    };
+    match serde_json::to_string_pretty(&out) {
+        Ok(s) => s + "\n",
+        Err(e) => error_json("internal", &e.to_string()),
+    }
+}
+
 fn parse_optional_config(config_json: Option<&str>) -> Result<Option<SandboxConfig>, InputError> {
     match config_json {
         Some(c) if !c.trim().is_empty() => Ok(Some(input::parse_config(c.as_bytes())?)),

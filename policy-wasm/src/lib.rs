@@ -5,7 +5,8 @@
 //! that **no call ever throws**: bad input of any kind comes back as `{"error": {"kind", "message"}}`, with
 //! `kind` `input` (the data was refused, same message as the CLI) or `usage` (the call itself was wrong).
 //!
-//! `diagnose` on a probe report returns exactly the bytes of `nsdoctor diagnose --format json REPORT`.
+//! `diagnose` on a probe report returns exactly the bytes of `nsdoctor diagnose --format json REPORT`, and
+//! `fixScript` the script of `nsdoctor fix --report REPORT`.
 
 use policy_core::{render, rules};
 use wasm_bindgen::JsCast;
@@ -81,6 +82,23 @@ pub fn diagnose(report: JsValue, config: JsValue) -> String {
         ));
     };
     policy_core::diagnose_json_bytes(&bytes, config.as_deref())
+}
+
+/// A probe report (string or bytes) → `nsdoctor fix --report FILE` as JSON: `{status, remediation, message,
+/// script}`; `script` holds the exact bytes the CLI prints.
+#[wasm_bindgen(js_name = fixScript, skip_typescript)]
+pub fn fix_script(report: JsValue) -> String {
+    if let Some(text) = report.as_string() {
+        return policy_core::fix_script_json(text.as_bytes());
+    }
+    let bytes = if let Some(a) = report.dyn_ref::<js_sys::Uint8Array>() {
+        a.to_vec()
+    } else if let Some(b) = report.dyn_ref::<js_sys::ArrayBuffer>() {
+        js_sys::Uint8Array::new(b).to_vec()
+    } else {
+        return usage(&format!("report must be a string, Uint8Array or ArrayBuffer, not {}", type_name(&report)));
+    };
+    policy_core::fix_script_json(&bytes)
 }
 
 /// An error text (bwrap/Codex/Flatpak output, audit lines) plus optional facts → diagnosis JSON.
@@ -200,6 +218,13 @@ export type DiagnosisJson = string;
  * like the CLI does). `config` (sandbox-config JSON text) overrides the config carried in the report.
  */
 export function diagnose(report: string | Uint8Array | ArrayBuffer, config?: string | null): DiagnosisJson;
+
+/**
+ * `nsdoctor fix --report FILE` for a probe report, as JSON text `{status, remediation, message, script}`:
+ * `status` is `script` (the exact script the CLI prints), `manual` (the printed-only fixes as a commented
+ * script) or `nothing-to-fix`.
+ */
+export function fixScript(report: string | Uint8Array | ArrayBuffer): string;
 
 /** Diagnoses an error text; `facts` is `{ distro?: string, root?: "yes"|"no", … }` (see `factKeys()`), as JSON text or an object. */
 export function diagnoseErrorText(text: string, facts?: string | Record<string, string> | null): DiagnosisJson;
