@@ -977,7 +977,7 @@ pub(crate) fn platform(ctx: &Ctx, cause: crate::diagnosis::Cause) -> Vec<Remedia
             "// nsdoctor: let bwrap create namespaces inside this dev container\n{\n  \"runArgs\": [\"--security-opt\", \"seccomp=unconfined\", \"--security-opt\", \"apparmor=unconfined\"]\n}\n",
         ))],
         ("gke", _) => vec![unsandboxed(
-            "GKE: nodes are managed (Autopilot cannot load node profiles or sysctls); run the tool with its inner sandbox off and rely on the pod's isolation, or use a Standard node pool with a Localhost seccomp/AppArmor profile",
+            "GKE: nodes are managed (Autopilot loads no node profiles or sysctls and gives pods RuntimeDefault seccomp); a pod-level `seccompProfile: Unconfined` is accepted there (agones-dev/agones#2885), a Standard node pool can use a Localhost profile, or run the tool with its inner sandbox off and rely on the pod's isolation",
             "no per-command isolation inside the pod; the pod's own boundary remains.",
         )],
         ("codespaces", _) => vec![unsandboxed(
