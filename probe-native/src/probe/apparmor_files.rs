@@ -57,6 +57,11 @@ fn scan_by(dir: &Path, wanted: impl Fn(&Header) -> bool) -> Fact<BTreeMap<String
         if !regular {
             continue;
         }
+        // A file linked under disable/ is never loaded, at boot or by apparmor_parser (parser/parser_main.c
+        // "Skipping profile in %s/disable"): what aa-disable and nsdoctor's conflict fix do.
+        if std::fs::symlink_metadata(dir.join("disable").join(&name)).is_ok() {
+            continue;
+        }
         let Some(p) = path.to_str() else { continue };
         // Files over 1 MiB are skipped (read one byte past the cap to tell).
         buf.clear();
@@ -320,6 +325,9 @@ mod tests {
         write("d-big", &big);
         std::fs::write(dir.join("e-latin1"), b"profile latin /usr/bin/bwrap {\n# \xe9\n}\n").unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(dir.join("a-bwrap"), dir.join("b-link")).unwrap_or_else(|e| panic!("{e}"));
+        write("f-disabled", "profile disabled /usr/bin/bwrap {\n}\n");
+        std::fs::create_dir_all(dir.join("disable")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(dir.join("f-disabled"), dir.join("disable/f-disabled")).unwrap_or_else(|e| panic!("{e}"));
         write("steam-like", "abi <abi/4.0>,\nprofile steam-like flags=(attach_disconnected) {\n  file,\n}\n");
         let by_name = scan_name(&dir, "steam-like");
         assert_eq!(by_name.get().and_then(|m| m.get("steam-like")).map(|a| (a.attach.as_str(), a.flags.as_str())), Some(("", "attach_disconnected")));
