@@ -35,11 +35,6 @@ echo "=== kernel-lab guest: $(uname -r), /init reached at $(up)s"
   echo "bwrap: $(bwrap --version 2>&1)"
   echo "apparmor_parser: $(apparmor_parser --config-file=/dev/null --version 2>&1 | head -1)"
 } > "$OUT/guest-info.txt" 2>&1
-# `nsdoctor probe --apparmor-profile NAME` (probe as the program NAME confines would start the sandbox) is new;
-# without it the apparmor-parent-profile cases run the probe unconfined and say so (expect.py: pending).
-NSD_HAS_AA_PROFILE=no
-nsdoctor probe --help 2>/dev/null | grep -q -- '--apparmor-profile' && NSD_HAS_AA_PROFILE=yes
-echo "nsdoctor probe --apparmor-profile: $NSD_HAS_AA_PROFILE" >> "$OUT/guest-info.txt"
 
 # Profiles compiled on the host by the AppArmor 4.x parser (abi 4.0) and loaded here by Debian's 3.0.8 loader.
 aa_load()   { apparmor_parser --config-file=/dev/null -r -B "/lab/profiles/$1.bin" >>"$OUT/apparmor.log" 2>&1 || echo "LOAD FAILED $1" >>"$OUT/apparmor.log"; }
@@ -102,12 +97,9 @@ run_case() {
   esac
   echo "$name $who $net" > "$d/case"
   dmesg -c >> "$OUT/dmesg.txt" 2>/dev/null       # this case's audit records start here
-  # PROBE_PROFILE: the probe runs as the program that profile confines would start bwrap (when nsdoctor can)
+  # PROBE_PROFILE: the probe runs as the program that profile confines would start bwrap
   probe_flags=""
-  if [ -n "${PROBE_PROFILE:-}" ]; then
-    if [ "$NSD_HAS_AA_PROFILE" = yes ]; then probe_flags="--apparmor-profile $PROBE_PROFILE"
-    else echo "nsdoctor probe has no --apparmor-profile: probed unconfined" > "$d/probe-profile-missing"; fi
-  fi
+  [ -n "${PROBE_PROFILE:-}" ] && probe_flags="--apparmor-profile $PROBE_PROFILE"
   # 1. the probe, under the restriction (stdout opened here, as root, before labexec drops privileges)
   # shellcheck disable=SC2086
   $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $as -- \
@@ -168,6 +160,11 @@ apply_sysctl_fix() {
   sysctl -p "$OUT/fix-$1.conf" > "$OUT/fix-$1.log" 2>&1
 }
 
+# apply_aa_fix SCENARIO [WRAP]: the commands nsdoctor printed for SCENARIO (its top finding's first remediation,
+# extracted on the host by ../fixes.py with `sudo ` removed), run by aa-fix.sh on the /etc/apparmor.d that WRAP
+# shows (ubuntu_env: the Ubuntu one). The 4.x parser's part was done on the host on a copy of the same files.
+apply_aa_fix() { $2 sh /lab/aa-fix.sh "$1" "$OUT/fix-$1"; }
+
 both() { run_case "$1" uid1000 "$2" "$3"; run_case "$1" root "$2" "$3"; }
 reset_case() { WRAP=""; LABEXEC=""; BWRAP_VIA=""; NNP_FOR_USER=""; CHECK_TOO=""; PROBE_PROFILE=""; }
 sysctl_w() { echo "$2" > "/proc/sys/$1"; }
@@ -176,8 +173,10 @@ MAXN=$(cat /proc/sys/user/max_net_namespaces)
 DEB="--fact distro=debian --fact kernel=$(uname -r)"
 
 # ---- scenarios (expectations: ../expect.py) ----
-# A "-fixed" scenario applies the remediation nsdoctor printed for the scenario before it (extracted on the
-# host from `nsdoctor diagnose`, see ../run) and runs again: the real kernel must then let bwrap through.
+# A "-fixed" scenario applies the remediation nsdoctor printed for the scenario before it and runs again: the
+# real kernel must then let bwrap through. sysctl.d files come from the guest's own diagnosis; AppArmor
+# profiles and commands were extracted on the host (../fixes.py), and expect.py checks that the guest's
+# diagnosis offered the very same.
 reset_case
 CHECK_TOO=1
 both unrestricted none "$DEB"
@@ -245,10 +244,12 @@ apparmor_parser --config-file=/dev/null -r -B /lab/fixes/ubuntu-2404-transition.
   || echo "LOAD FAILED ubuntu-2404-transition fix" >>"$OUT/apparmor.log"
 WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"
 both apparmor-conflict none "$UBU"
-# ... fixed as an operator would: the second profile's file removed and the profile unloaded; vendor-bwrap alone
-# attaches now.
-aa_uninstall "$FIXNAME" "$FIXPROF" "$UBU_AA"
+# ... then nsdoctor's fix (keep-apparmor-profile-vendor-bwrap): codex-bwrap linked into disable/ and unloaded,
+# vendor-bwrap reloaded; vendor-bwrap alone attaches now.
+apply_aa_fix apparmor-conflict ubuntu_env
 run_case apparmor-conflict-fixed uid1000 none "$UBU"
+rm -f "$UBU_AA/disable/$FIXNAME"
+aa_uninstall "$FIXNAME" "$FIXPROF" "$UBU_AA"   # (the fix unloaded it already, unless it failed)
 aa_uninstall vendor-bwrap vendor-bwrap "$UBU_AA"
 reset_case
 
@@ -259,10 +260,12 @@ reset_case
 aa_install bwrap.complain "$UBU_AA"
 WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"
 both apparmor-complain none "$UBU"
-# ... fixed: the same profile reloaded as flags=(unconfined) with `userns,` (file replaced, profile replaced).
-aa_install bwrap.fixed "$UBU_AA"
+# ... then nsdoctor's fix (apparmor-profile-bwrap-unconfined): complain -> unconfined in the file's flags,
+# `userns,` appended to local/bwrap, the profile reloaded.
+apply_aa_fix apparmor-complain ubuntu_env
 run_case apparmor-complain-fixed uid1000 none "$UBU"
 aa_uninstall bwrap bwrap "$UBU_AA"
+rm -f "$UBU_AA/local/bwrap"
 reset_case
 
 # bwrap started by an application whose profile (profiles/steam-like, no attachment) lacks `userns,`: bwrap
@@ -272,11 +275,12 @@ reset_case
 aa_install steam-like /etc/apparmor.d
 BWRAP_VIA="aa-exec -p steam-like --"; PROBE_PROFILE=steam-like; CHECK_TOO=1
 both apparmor-parent-profile none "$DEB"
-# ... fixed: `userns,` added to the application's profile (file replaced, profile reloaded).
+# ... then nsdoctor's fix (add-userns-to-steam-like): `userns,` appended to local/steam-like, the profile reloaded.
 CHECK_TOO=""
-aa_install steam-like.fixed /etc/apparmor.d
+apply_aa_fix apparmor-parent-profile
 run_case apparmor-parent-profile-fixed uid1000 none "$DEB"
 aa_uninstall steam-like steam-like /etc/apparmor.d
+rm -f /etc/apparmor.d/local/steam-like
 reset_case
 
 LABEXEC="--chroot /srv/jail"
