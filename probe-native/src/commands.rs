@@ -110,9 +110,40 @@ pub fn schema(a: &SchemaArgs) -> Result<u8, String> {
 }
 
 pub fn check(a: &CheckArgs) -> Result<u8, String> {
+    let started = std::time::Instant::now();
     let report = crate::probe_cli::run_probe(&a.probe)?;
     let d = policy_core::diagnose(&report, None);
+    if let Some(dir) = &a.textfile {
+        write_textfile(dir, &d, started.elapsed())?;
+    }
     print_diagnosis(&d, &a.out)
+}
+
+/// The textfile collector's file: the diagnosis's gauges plus when this run ended and how long it took (what a
+/// fleet alerts on for staleness and cost; the only output with a clock in it, because it is asked for).
+/// Written to a temporary file in the same directory and renamed, so the collector never reads half a file.
+fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duration) -> Result<(), String> {
+    use std::fmt::Write as _;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs_f64()).unwrap_or(0.0);
+    let mut text = render::prometheus(d);
+    let _ = write!(
+        text,
+        "# HELP nsdoctor_last_run_timestamp_seconds When this check finished (Unix time).\n# TYPE nsdoctor_last_run_timestamp_seconds gauge\nnsdoctor_last_run_timestamp_seconds {now:.3}\n\
+         # HELP nsdoctor_check_duration_seconds How long this check took.\n# TYPE nsdoctor_check_duration_seconds gauge\nnsdoctor_check_duration_seconds {:.6}\n",
+        took.as_secs_f64()
+    );
+    let tmp = dir.join(format!(".nsdoctor.prom.{}", std::process::id()));
+    let dest = dir.join("nsdoctor.prom");
+    let write = || -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(&tmp, text.as_bytes())?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
+        std::fs::rename(&tmp, &dest)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", dest.display())
+    })
 }
 
 /// Where `fix --apply` keeps its script and undo manifest (`NSDOCTOR_STATE_DIR` overrides it).

@@ -80,6 +80,10 @@ pub struct CheckArgs {
     pub probe: probe_cli::ProbeArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+    /// Also write the Prometheus metrics, with this run's timestamp and duration, to DIR/nsdoctor.prom
+    /// atomically (node_exporter's textfile collector directory).
+    #[arg(long, value_name = "DIR")]
+    pub textfile: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -495,6 +495,8 @@ fn cgroup_service_unit(cgroup: &Result<String, std::io::Error>) -> Fact<String> 
         Ok(s) => {
             let path = s.lines().find_map(|l| l.strip_prefix("0::")).or_else(|| s.lines().find_map(|l| l.split(':').nth(2)));
             match path.and_then(|p| p.rsplit('/').next()).filter(|last| last.ends_with(".service")) {
+                // nsdoctor's own timer unit (contrib/systemd) is not the sandbox's service.
+                Some(u) if u.starts_with("nsdoctor") => Fact::unavailable("nsdoctor's own check unit, not the sandbox's service", None),
                 Some(u) => Fact::Observed(u.to_string()),
                 None => Fact::unavailable("not in a .service cgroup", None),
             }
