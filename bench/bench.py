@@ -42,8 +42,10 @@ BUDGETS = {
     # `nsdoctor --version` against `/bin/true`: the CLI's own start-up (dynamic loading, clap).
     "startup_vs_true": 4.0,
     # diagnose + JSON render per report, native, µs: the one absolute budget (pure computation), taken from
-    # criterion's fastest sample; measured ~14 µs on the 2-core CI machine.
-    "diagnose_us": 20.0,
+    # criterion's fastest sample; target 20 µs. Measured 14 µs over 63 fixtures, 16-17 µs over 74 since the
+    # fixtures carry conflict, platform and guard-command remediations (longer outputs): the budget leaves the
+    # headroom a loaded CI machine needs.
+    "diagnose_us": 25.0,
     # The error-text classifier: a 4 MiB text, ms (issue 6.2), extrapolated from the 2.9 MiB bench.
     "classify_4mib_ms": 100.0,
     # wasm-in-node against native for the same JSON-in, JSON-out call.
@@ -311,7 +313,7 @@ def table(fig):
         ("peak RSS unshare / bwrap", f"{fig['peak_rss_unshare_kib'] / 1024:.1f} / {fig['peak_rss_bwrap_kib'] / 1024:.1f} MiB",
          ""),
         (f"diagnose + JSON render per report (native, {fig['fixtures']} fixtures, fastest sample)",
-         f"{fig['diagnose_us']:.1f} us", f"<= {b['diagnose_us']:.0f} us"),
+         f"{fig['diagnose_us']:.1f} us", f"<= {b['diagnose_us']:.0f} us (target 20 us)"),
         ("diagnose + JSON render per report (native, criterion's typical)", f"{fig['diagnose_typical_us']:.1f} us", ""),
         ("diagnose + text render per report (native)", f"{fig['diagnose_text_us']:.1f} us", ""),
         ("report JSON -> diagnosis JSON per report (native)", f"{fig['json_in_out_us']:.1f} us", ""),

@@ -24,29 +24,32 @@ pub(crate) fn ellipsize(s: &str, max_chars: usize) -> String {
 /// `E2 80 AA`–`AE`, `E2 81 A6`–`A9`) and U+FEFF (`EF BB BF`). Exact, so text with dashes, ellipses and other
 /// punctuation from the U+20xx block still takes this fast path.
 fn needs_no_escape(s: &str) -> bool {
-    // Most text has none of the lead bytes at all: one vectorisable pass decides it.
-    if s.bytes().all(|b| (b >= 0x20 && b != 0x7f && !matches!(b, 0xc2 | 0xd8 | 0xe2 | 0xef)) || b == b'\t') {
-        return true;
-    }
     let b = s.as_bytes();
+    // The lead bytes of everything escaped; most text has none, and em dashes (E2 80 94) are only suspects.
+    let suspect = |x: u8| (x < 0x20 && x != b'\t') | (x == 0x7f) | (x == 0xc2) | (x == 0xd8) | (x == 0xe2) | (x == 0xef);
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    for (i, &x) in b.iter().enumerate() {
-        // Printable ASCII and UTF-8 continuation bytes are the bulk: decided by one comparison.
-        if (0x20..0x7f).contains(&x) || (0x80..0xc0).contains(&x) || x == b'\t' {
-            continue;
-        }
-        let (n1, n2) = (at(i.wrapping_add(1)), at(i.wrapping_add(2)));
-        let escaped = match x {
-            0x00..=0x1f | 0x7f => true,
+    let escaped_at = |i: usize| {
+        let (x, n1, n2) = (at(i), at(i.wrapping_add(1)), at(i.wrapping_add(2)));
+        match x {
+            0x00..=0x1f | 0x7f => x != b'\t',
             0xc2 => (0x80..=0x9f).contains(&n1),
             0xd8 => n1 == 0x9c,
             0xe2 => n1 == 0x80 && (matches!(n2, 0x8e | 0x8f) || (0xaa..=0xae).contains(&n2)) || n1 == 0x81 && (0xa6..=0xa9).contains(&n2),
             0xef => n1 == 0xbb && n2 == 0xbf,
             _ => false,
-        };
-        if escaped {
-            return false;
         }
+    };
+    // A branch-free pass per 32-byte chunk (the compiler vectorises it); only a chunk with a suspect is looked at.
+    let mut base: usize = 0;
+    for chunk in b.chunks(32) {
+        if chunk.iter().fold(false, |acc, &x| acc | suspect(x)) {
+            for (k, &x) in chunk.iter().enumerate() {
+                if suspect(x) && escaped_at(base.wrapping_add(k)) {
+                    return false;
+                }
+            }
+        }
+        base = base.wrapping_add(chunk.len());
     }
     true
 }
