@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import {
-  ERROR_TEXTS, HOSTILE, errorTextFixtures, PKG, ROOT, cli, cliDiagnoses, cliErrorMessage, fixtures, loadPkg, nestedJson, replaceStrings,
+  ERROR_TEXTS, HOSTILE, errorTextFixtures, PKG, ROOT, cli, cliDiagnoses, cliErrorMessage, cliFixes, fixtures, loadPkg, nestedJson, replaceStrings,
 } from './helpers.mjs';
 
 const nsd = await loadPkg();
@@ -31,6 +31,26 @@ function expectError(out, kind, pattern) {
   if (kind) assert.equal(v.error.kind, kind, v.error.message);
   if (pattern) assert.match(v.error.message, pattern);
   return v.error;
+}
+
+/**
+ * `fixScript(input)` against `nsdoctor fix --report FILE` (FILE holding the same bytes): the same script with the
+ * status the exit code stands for, or the same input error. Returns the parsed result.
+ */
+function expectFixLikeCli(out, file) {
+  assert.equal(typeof out, 'string');
+  const r = cli(['fix', '--report', file]);
+  if (r.status === 2) {
+    expectError(out, 'input');
+    assert.equal(JSON.parse(out).error.message, cliErrorMessage(r.stderr, file));
+    return JSON.parse(out);
+  }
+  const v = JSON.parse(out);
+  assert.ok(!v.error, out.slice(0, 300));
+  assert.deepEqual(Object.keys(v), ['status', 'remediation', 'message', 'script']);
+  assert.equal(v.script, r.stdout, 'the script is the CLI stdout, byte for byte');
+  assert.equal(r.status, v.status === 'manual' ? 1 : 0, `exit ${r.status} for status ${v.status}`);
+  return v;
 }
 
 test('there are fixtures to compare', () => {
@@ -111,6 +131,59 @@ test('diagnose(report) is byte-identical to `nsdoctor diagnose --format json` fo
       }
     });
   }
+});
+
+test('fixScript(report) is byte-identical to `nsdoctor fix --report FILE` for every fixture', async (t) => {
+  const seen = new Set();
+  const diagnoses = new Map(cliDiagnoses().map((f) => [f.name, f.diagnosis]));
+  for (const f of cliFixes()) {
+    await t.test(f.name, () => {
+      const bytes = readFileSync(f.path);
+      const fromText = nsd.fixScript(readFileSync(f.path, 'utf8'));
+      assert.equal(nsd.fixScript(new Uint8Array(bytes)), fromText, 'as bytes');
+      assert.equal(nsd.fixScript(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)), fromText, 'as an ArrayBuffer');
+      if (f.status === 2) {
+        assert.equal(expectError(fromText, 'input').message, cliErrorMessage(f.stderr, f.path));
+        return;
+      }
+      const v = JSON.parse(fromText);
+      assert.ok(!v.error, fromText);
+      assert.deepEqual(Object.keys(v), ['status', 'remediation', 'message', 'script']);
+      seen.add(v.status);
+      assert.equal(v.script, f.stdout, 'script = CLI stdout, byte for byte');
+      const blocking = (diagnoses.get(f.name)?.findings ?? []).filter((x) => x.blocking);
+      switch (v.status) {
+        case 'script':
+          assert.equal(f.status, 0, f.stderr);
+          assert.equal(f.stderr, '');
+          assert.ok(v.script.startsWith('#!/bin/sh\n'));
+          assert.equal(v.remediation, f.plan.remediation, 'the remediation of `--format json`');
+          assert.equal(v.message, `${f.plan.finding}: ${f.plan.title}`);
+          assert.equal(f.plan.script, f.stdout, '`--format json` carries the same script');
+          assert.ok(blocking.some((x) => x.remediations.some((r) => r.id === v.remediation)), 'a remediation of a blocking finding');
+          break;
+        case 'manual':
+          assert.equal(f.status, 1, 'the CLI exits 1 when nothing can be applied');
+          assert.equal(v.remediation, null);
+          assert.ok(v.script.startsWith('#!/bin/sh\n'));
+          assert.equal(f.stderr.trim().split('\n').pop(), `nsdoctor fix: ${v.message}`);
+          assert.ok(blocking.length > 0);
+          break;
+        case 'nothing-to-fix':
+          assert.equal(f.status, 0, f.stderr);
+          assert.equal(f.stdout, '');
+          assert.equal(v.remediation, null);
+          assert.equal(f.stderr.trim().split('\n').pop(), `nsdoctor fix: ${v.message}`);
+          assert.equal(blocking.length, 0);
+          break;
+        default:
+          assert.fail(`unknown status ${v.status}`);
+      }
+    });
+  }
+  await t.test('the fixtures cover every status', () => {
+    assert.deepEqual([...seen].sort(), ['manual', 'nothing-to-fix', 'script']);
+  });
 });
 
 test('diagnose(report, config) matches `nsdoctor diagnose --config`', async (t) => {
@@ -222,6 +295,17 @@ test('no call ever throws: wrong types are usage errors', () => {
     () => nsd.render({}, 'text'),
     () => nsd.schema(),
     () => nsd.schema(['diagnosis']),
+    () => nsd.fixScript(),
+    () => nsd.fixScript(undefined),
+    () => nsd.fixScript(null),
+    () => nsd.fixScript(42),
+    () => nsd.fixScript(true),
+    () => nsd.fixScript({ schema_version: 1 }),
+    () => nsd.fixScript([1, 2]),
+    () => nsd.fixScript(Symbol('x')),
+    () => nsd.fixScript(10n),
+    () => nsd.fixScript(() => 1),
+    () => nsd.fixScript(new Uint16Array([1])),
   ];
   for (const c of cases) {
     let out;
@@ -229,6 +313,7 @@ test('no call ever throws: wrong types are usage errors', () => {
     expectError(out, 'usage');
   }
   assert.notEqual(JSON.parse(nsd.diagnose(report)).error?.kind, 'usage', 'still works afterwards');
+  assert.notEqual(JSON.parse(nsd.fixScript(report)).error?.kind, 'usage', 'still works afterwards');
 });
 
 test('no call ever throws: hostile data are input errors with the CLI message', async (t) => {
@@ -242,6 +327,13 @@ test('no call ever throws: hostile data are input errors with the CLI message', 
     expectError(nsd.diagnose(Buffer.from(big)), 'input', /too large/);
     expectError(nsd.render(big, 'text'), 'input', /too large/);
     expectError(nsd.diagnoseErrorText(big), 'input', /too large/);
+    // The CLI refuses the file before reading it, in its own words; both say "too large".
+    const rf = cli(['fix', '--report', p]);
+    assert.equal(rf.status, 2);
+    assert.match(rf.stderr, /too large/);
+    assert.equal(rf.stdout, '');
+    expectError(nsd.fixScript(big), 'input', /too large/);
+    expectError(nsd.fixScript(Buffer.from(big)), 'input', /too large/);
   });
   await t.test('JSON nested 10 000 deep', () => {
     const deep = nestedJson(10000);
@@ -253,6 +345,8 @@ test('no call ever throws: hostile data are input errors with the CLI message', 
       const e = expectError(nsd.diagnose(doc), 'input', /recursion limit|not a JSON object|nested deeper/);
       assert.equal(e.message, cliErrorMessage(r.stderr, p));
       expectError(nsd.diagnose(Buffer.from(doc)), 'input', /recursion limit|not a JSON object|nested deeper/);
+      expectFixLikeCli(nsd.fixScript(doc), p);
+      expectError(nsd.fixScript(new Uint8Array(Buffer.from(doc))), 'input', /recursion limit|not a JSON object|nested deeper/);
       expectError(nsd.render(doc, 'text'), 'input', /diagnosis is not valid|nested deeper/);
       expectError(nsd.diagnoseErrorText('bwrap: x', doc), 'input', /recursion limit|JSON object|nested deeper/);
       if (fixtures().length) expectError(nsd.diagnose(readFileSync(fixtures()[0].path, 'utf8'), doc), 'input', /recursion limit|not a JSON object|nested deeper/);
@@ -265,6 +359,8 @@ test('no call ever throws: hostile data are input errors with the CLI message', 
       assert.equal(r.status, 2);
       const e = expectError(nsd.diagnose(new Uint8Array(bytes)), 'input', /UTF-8|NUL/);
       assert.equal(e.message, cliErrorMessage(r.stderr, p));
+      expectFixLikeCli(nsd.fixScript(new Uint8Array(bytes)), p);
+      expectError(nsd.fixScript(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)), 'input', /UTF-8|NUL/);
     }
   });
   await t.test('not JSON, wrong JSON, wrong schema_version', () => {
@@ -273,11 +369,14 @@ test('no call ever throws: hostile data are input errors with the CLI message', 
       const r = cli(['diagnose', '--format', 'json', p]);
       assert.equal(r.status, 2, doc);
       assert.equal(expectError(nsd.diagnose(doc), 'input').message, cliErrorMessage(r.stderr, p), doc);
+      expectFixLikeCli(nsd.fixScript(doc), p);
+      expectError(nsd.fixScript(doc), 'input');
     }
   });
   await t.test('every string replaced by markup', () => {
     for (const f of fixtures().slice(0, 3)) {
       const hostile = JSON.stringify(replaceStrings(JSON.parse(readFileSync(f.path, 'utf8')), HOSTILE));
+      expectFixLikeCli(nsd.fixScript(hostile), tmpFile(`hostile-${f.name}.json`, hostile));
       const out = nsd.diagnose(hostile);
       const v = JSON.parse(out);
       if (!v.error) {
@@ -289,6 +388,8 @@ test('no call ever throws: hostile data are input errors with the CLI message', 
   await t.test('the instance still works afterwards', () => {
     const f = cliDiagnoses().find((x) => x.diagnosis);
     if (f) assert.equal(nsd.diagnose(readFileSync(f.path, 'utf8')), f.stdout);
+    const g = cliFixes().find((x) => x.status === 0 && x.stdout);
+    if (g) assert.equal(JSON.parse(nsd.fixScript(readFileSync(g.path))).script, g.stdout);
   });
 });
 
@@ -298,10 +399,11 @@ test('the package is npm-style: package.json, typings for every export', () => {
   assert.equal(pj.version, nsd.version());
   for (const f of pj.files) readFileSync(path.join(PKG, f));
   const dts = readFileSync(path.join(PKG, 'policy_wasm.d.ts'), 'utf8');
-  for (const fn of ['diagnose', 'diagnoseErrorText', 'explain', 'rules', 'render', 'schema', 'version', 'factKeys']) {
+  for (const fn of ['diagnose', 'fixScript', 'diagnoseErrorText', 'explain', 'rules', 'render', 'schema', 'version', 'factKeys']) {
     assert.match(dts, new RegExp(`export function ${fn}\\(`), fn);
     assert.equal(typeof nsd[fn], 'function', fn);
   }
+  assert.match(dts, /export function fixScript\(report: string \| Uint8Array \| ArrayBuffer\): string;/);
   assert.match(dts, /export interface NsdError/);
   assert.match(dts, /export default function __wbg_init/);
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-  ERROR_TEXTS, HOSTILE, PW, cli, cliDiagnoses, nestedJson, outDir, replaceStrings,
+  ERROR_TEXTS, HOSTILE, PW, cli, cliDiagnoses, cliFixes, nestedJson, outDir, replaceStrings,
 } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -163,6 +163,32 @@ function expectedModel(d) {
 
 const diagnosed = () => cliDiagnoses().filter((f) => f.diagnosis);
 
+/** What `nsdoctor fix --report` gives for a fixture: `{ status: script|manual|nothing-to-fix, script, message }`. */
+function expectedFix(name) {
+  const f = cliFixes().find((x) => x.name === name);
+  assert.ok(f, `no fixture ${name}`);
+  assert.ok(f.status === 0 || f.status === 1, f.stderr);
+  const message = f.stderr.trim() ? f.stderr.trim().split('\n').pop().replace(/^nsdoctor fix: /, '') : null;
+  if (f.status === 1) return { status: 'manual', script: f.stdout, message };
+  if (f.stdout === '') return { status: 'nothing-to-fix', script: '', message };
+  return { status: 'script', script: f.stdout, message: `${f.plan.finding}: ${f.plan.title}`, remediation: f.plan.remediation };
+}
+
+/** The "Fix script" block as shown: `null` when hidden. */
+function fixModel(page) {
+  return page.evaluate(() => {
+    const block = document.getElementById('fix-block');
+    if (block.hidden) return { shown: false, children: block.querySelector('#fix').childElementCount };
+    const pre = block.querySelector('details pre');
+    return { shown: true, status: block.dataset.status, message: block.querySelector('.fix-message')?.textContent ?? null, script: pre ? pre.textContent : null };
+  });
+}
+
+async function downloadBytes(page, locator) {
+  const [d] = await Promise.all([page.waitForEvent('download'), locator.click()]);
+  return { name: d.suggestedFilename(), bytes: readFileSync(await d.path()) };
+}
+
 test('the console loads from a static server: engine version, CSP, no errors', async () => {
   const { page, context, problems } = await openConsole();
   const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
@@ -192,6 +218,15 @@ test('uploading each fixture report shows the CLI verdict, findings, evidence an
       assert.equal(await page.locator('#findings-heading').textContent(), `Findings (${f.diagnosis.findings.length})`);
       for (const finding of f.diagnosis.findings) {
         assert.ok(await page.locator(`li.finding[data-code="${finding.code}"] .finding-title`).isVisible());
+      }
+      const fix = expectedFix(f.name);
+      const shown = await fixModel(page);
+      if (fix.status === 'nothing-to-fix') {
+        assert.deepEqual(shown, { shown: false, children: 0 });
+      } else {
+        assert.equal(shown.status, fix.status);
+        assert.equal(shown.script, fix.script, 'the script shown is `nsdoctor fix --report` stdout');
+        assert.ok(shown.message.startsWith(fix.message), shown.message);
       }
     });
   }
@@ -279,6 +314,114 @@ test('copy buttons and a download per artifact; exports equal the CLI output', a
   assert.equal(await exportsOf('JSON'), f.stdout);
   assert.equal(await exportsOf('Markdown'), cli(['diagnose', '--format', 'markdown', f.path]).stdout);
   assert.equal(await exportsOf('plain text'), cli(['diagnose', '--format', 'text', '--color', 'never', f.path]).stdout);
+  await assertClean(page, problems);
+  await context.close();
+});
+
+test('fix script block: the CLI script for a host-local fix, none when healthy, the printed-only fixes in a container', async (t) => {
+  const { page, context, problems } = await openConsole();
+  const fixture = (name) => cliFixes().find((x) => x.name === name);
+
+  await t.test('a host-local fix: collapsed script, download fix.sh, copy', async () => {
+    const f = fixture('debian-10-unprivileged-userns-clone-0');
+    const fix = expectedFix(f.name);
+    assert.equal(fix.status, 'script');
+    await page.setInputFiles('#report-file', f.path);
+    await waitForResult(page, path.basename(f.path));
+    const block = page.locator('#fix-block');
+    assert.ok(await block.isVisible());
+    assert.equal(await block.getAttribute('data-status'), 'script');
+    assert.equal(await page.locator('#fix-heading').textContent(), 'Fix script');
+    assert.equal(await page.getByRole('group', { name: 'Fix script' }).count(), 1);
+    const line = await block.locator('.fix-message').textContent();
+    assert.equal(await block.locator('.fix-what').textContent(), fix.message);
+    assert.equal(await block.locator('.fix-remediation').textContent(), fix.remediation);
+    for (const words of ['nsdoctor fix', 'undoes itself if the sandbox is still blocked', 'as root', 'sh fix.sh --check', 'only checks', 'sh fix.sh --undo', 'restores']) {
+      assert.ok(line.includes(words), `"${words}" in: ${line}`);
+    }
+    // Under the findings, before the rest of the diagnosis.
+    assert.ok(await page.evaluate(() => document.getElementById('findings').compareDocumentPosition(document.getElementById('fix-block')) & Node.DOCUMENT_POSITION_FOLLOWING));
+    // Collapsed at first; the summary opens it from the keyboard.
+    const details = block.locator('details');
+    assert.equal(await details.getAttribute('open'), null);
+    assert.ok(await block.locator('pre').isHidden());
+    await block.locator('summary').focus();
+    await page.keyboard.press('Enter');
+    assert.notEqual(await details.getAttribute('open'), null);
+    assert.ok(await block.locator('pre').isVisible());
+    assert.equal(await block.locator('pre').textContent(), fix.script);
+    await block.screenshot({ path: path.join(outDir(), 'console-fix-script.png') });
+    const link = page.getByRole('link', { name: 'Download the fix script as fix.sh' });
+    assert.equal(await link.getAttribute('type'), 'text/x-shellscript');
+    const d = await downloadBytes(page, link);
+    assert.equal(d.name, 'fix.sh');
+    assert.ok(d.bytes.equals(Buffer.from(f.stdout, 'utf8')), 'fix.sh is byte for byte what `nsdoctor fix --report` prints');
+    await page.getByRole('button', { name: 'Copy the fix script' }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), fix.script);
+    // Headings still never skip a level with the block shown.
+    const levels = await page.evaluate(() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].filter((x) => x.getClientRects().length).map((x) => Number(x.tagName[1])));
+    for (let i = 1; i < levels.length; i++) assert.ok(levels[i] <= levels[i - 1] + 1, `heading h${levels[i]} after h${levels[i - 1]}`);
+  });
+
+  await t.test('a healthy host: no block', async () => {
+    const f = fixture('debian-12-healthy');
+    assert.equal(expectedFix(f.name).status, 'nothing-to-fix');
+    await page.setInputFiles('#report-file', f.path);
+    await waitForResult(page, path.basename(f.path));
+    assert.deepEqual(await fixModel(page), { shown: false, children: 0 });
+    assert.ok(await page.locator('#fix-block').isHidden());
+    assert.equal(await page.getByRole('link', { name: /fix script/ }).count(), 0);
+  });
+
+  await t.test('a container: the printed-only fixes, as the CLI prints them', async () => {
+    const f = fixture('docker-wsl2-codex-0117-default-seccomp');
+    const fix = expectedFix(f.name);
+    assert.equal(fix.status, 'manual');
+    assert.equal(f.status, 1);
+    await page.setInputFiles('#report-file', f.path);
+    await waitForResult(page, path.basename(f.path));
+    const block = page.locator('#fix-block');
+    assert.ok(await block.isVisible());
+    assert.equal(await block.getAttribute('data-status'), 'manual');
+    assert.equal(await block.locator('.fix-what').textContent(), fix.message);
+    assert.match(await block.locator('.fix-message').textContent(), /fixes to apply by hand/);
+    assert.equal(await block.locator('.fix-remediation').count(), 0);
+    assert.equal(await block.locator('pre').textContent(), fix.script);
+    const d = await downloadBytes(page, page.getByRole('link', { name: 'Download the fix script as fix.sh' }));
+    assert.ok(d.bytes.equals(Buffer.from(f.stdout, 'utf8')));
+  });
+
+  await t.test('a config override: no script planned for another config', async () => {
+    const f = fixture('debian-10-unprivileged-userns-clone-0');
+    const cfgPath = path.join(outDir(), 'fix-override-config.json');
+    writeFileSync(cfgPath, JSON.stringify({ tool: 'flatpak' }));
+    await page.setInputFiles('#report-file', f.path);
+    await waitForResult(page, path.basename(f.path));
+    await page.setInputFiles('#config-file', cfgPath);
+    await waitForResult(page, `${path.basename(f.path)} with config fix-override-config.json`);
+    assert.equal(await page.locator('#fix-block').getAttribute('data-status'), 'skipped');
+    assert.match(await page.locator('#fix-block .fix-message').textContent(), /config override/);
+    assert.equal(await page.locator('#fix-block pre, #fix-block a').count(), 0);
+    await page.getByRole('button', { name: 'Clear config' }).click();
+    await waitForResult(page, path.basename(f.path));
+    assert.equal(await page.locator('#fix-block').getAttribute('data-status'), 'script');
+  });
+
+  await t.test('an error text: no block', async () => {
+    await page.getByRole('tab', { name: 'Error text' }).click();
+    await page.getByRole('textbox', { name: /^Error text/ }).fill('bwrap: setting up uid map: Permission denied\n');
+    await page.getByRole('button', { name: 'Diagnose error text' }).click();
+    await waitForResult(page, 'pasted error text');
+    assert.deepEqual(await fixModel(page), { shown: false, children: 0 });
+    await page.getByRole('tab', { name: 'Probe report' }).click();
+  });
+
+  await t.test('a report that is refused: no block left over', async () => {
+    await uploadBuffer(page, 'wrong.json', '{"schema_version": 2}');
+    await waitForError(page, /schema_version/);
+    assert.ok(await page.locator('#fix-block').isHidden());
+  });
+
   await assertClean(page, problems);
   await context.close();
 });
@@ -452,6 +595,12 @@ test('hostile input: markup everywhere, 10 MB, 10 000 deep, invalid UTF-8; no sc
     assert.ok(await page.locator('#result').isVisible(), await page.locator('#error').textContent());
     assert.equal(await page.textContent('#result-source'), name);
     assert.equal(await page.locator('#config dd').first().textContent(), HOSTILE);
+    const file = path.join(outDir(), 'hostile-fields.json');
+    writeFileSync(file, JSON.stringify(r));
+    const fix = cli(['fix', '--report', file]);
+    assert.ok(fix.status === 0 || fix.status === 1, fix.stderr);
+    const shown = await fixModel(page);
+    assert.equal(shown.shown ? shown.script : '', fix.stdout, 'the fix script is shown as text, as the CLI prints it');
     await assertClean(page, problems);
   });
 

@@ -16,7 +16,7 @@ export const OUT_DIR = process.env.NSD_TEST_OUTPUT || path.join(PW, 'test-output
 // Decision (see policy-wasm/README.md, "Size"): the issue's 70 KB target came from a toy build without rule docs,
 // schemas or remediation texts; those alone are ~83 KB gz. The budget is the measured size plus ~10 % headroom,
 // so the test still fails on a real regression.
-export const BUDGET_GZ_BYTES = 295 * 1000;
+export const BUDGET_GZ_BYTES = 305 * 1000;
 
 /** `tests/fixtures/*.json` except `expected.json`, sorted: the same list the Rust tests use. */
 export function fixtures() {
@@ -69,6 +69,22 @@ export function cliDiagnoses() {
     });
   }
   return cache;
+}
+
+/**
+ * `nsdoctor fix --report FILE` (the script on stdout, exit 0 printed or nothing to fix, 1 printed-only fixes,
+ * 2 refused) and `--format json` (the plan) for every fixture, computed once per process.
+ */
+let fixCache;
+export function cliFixes() {
+  if (!fixCache) {
+    fixCache = fixtures().map((f) => {
+      const r = cli(['fix', '--report', f.path]);
+      const plan = r.status === 0 && r.stdout ? JSON.parse(cli(['fix', '--report', f.path, '--format', 'json']).stdout) : null;
+      return { ...f, ...r, plan };
+    });
+  }
+  return fixCache;
 }
 
 let pkg;

@@ -92,7 +92,7 @@ function safeFileName(path, fallback) {
 function downloadLink(content, fileName, type, what) {
   const url = URL.createObjectURL(new Blob([content], { type }));
   state.blobUrls.push(url);
-  const a = h('a', { class: 'download', text: `Download ${fileName}`, attrs: { href: url, download: fileName } });
+  const a = h('a', { class: 'download', text: `Download ${fileName}`, attrs: { href: url, download: fileName, type } });
   if (what) a.setAttribute('aria-label', `Download ${what} as ${fileName}`);
   return a;
 }
@@ -203,7 +203,52 @@ function configEntries(c) {
   return rows;
 }
 
-function showDiagnosis(d, json, source) {
+/**
+ * The "Fix script" block: `fixScript`'s answer for a probe report (`{status, remediation, message, script}`), or
+ * `{ skipped }` with the reason there is none to show; `undefined` (an error text) hides the block.
+ */
+function showFix(fix) {
+  const block = $('fix-block');
+  const box = $('fix');
+  box.replaceChildren();
+  block.hidden = true;
+  block.removeAttribute('data-status');
+  if (!fix) return false;
+  if (fix.skipped) {
+    box.append(h('p', { class: 'fix-message', text: fix.skipped }));
+    block.setAttribute('data-status', 'skipped');
+    block.hidden = false;
+    return false;
+  }
+  const status = String(fix.status);
+  if (status !== 'script' && status !== 'manual') return false;
+  const script = String(fix.script);
+  const message = String(fix.message);
+  const line = h('p', { class: 'fix-message' }, h('strong', { class: 'fix-what', text: message }));
+  if (status === 'script') {
+    if (fix.remediation) line.append(' (remediation ', h('code', { class: 'fix-remediation', text: String(fix.remediation) }), ')');
+    line.append('. This is the script ', h('code', { text: 'nsdoctor fix' }), ' prints: it checks, applies, verifies with '
+      + 'nsdoctor and undoes itself if the sandbox is still blocked. Read it, then run it as root: ',
+    h('code', { class: 'cmd', text: 'sh fix.sh' }), '; ', h('code', { class: 'cmd', text: 'sh fix.sh --check' }), ' only checks, ',
+    h('code', { class: 'cmd', text: 'sh fix.sh --undo' }), ' restores.');
+  } else {
+    line.append(/[.!?]$/.test(message) ? ' ' : '. ', 'Below are the fixes to apply by hand, as ', h('code', { text: 'nsdoctor fix' }),
+      ' prints them: a commented script that changes nothing (it only exits 1).');
+  }
+  const lines = script.split('\n').length - (script.endsWith('\n') ? 1 : 0);
+  box.append(line,
+    h('details', { class: 'fix-script' },
+      h('summary', { text: `Show the ${status === 'script' ? 'script' : 'commented fixes'} (${lines} lines)` }),
+      codeBlock(script, 'code shell fix-script-content')),
+    h('div', { class: 'actions' },
+      downloadLink(script, 'fix.sh', 'text/x-shellscript', 'the fix script'),
+      copyButton(script, 'the fix script')));
+  block.setAttribute('data-status', status);
+  block.hidden = false;
+  return status === 'script';
+}
+
+function showDiagnosis(d, json, source, fix) {
   clearError();
   releaseDownloads();
   $('result-source').textContent = source;
@@ -217,6 +262,7 @@ function showDiagnosis(d, json, source) {
   $('findings-heading').textContent = `Findings (${d.findings.length})`;
   $('no-findings').hidden = d.findings.length > 0;
   $('findings').replaceChildren(...d.findings.map(renderFinding));
+  const applicable = showFix(fix);
   const confirm = d.confirm || [];
   $('confirm-block').hidden = confirm.length === 0;
   $('confirm').replaceChildren();
@@ -237,11 +283,11 @@ function showDiagnosis(d, json, source) {
   exports.append(copyButton(md, 'the diagnosis as Markdown (for an issue comment)', 'Copy as Markdown'));
   const result = $('result');
   result.hidden = false;
-  announce(`Diagnosis ready: ${String(d.verdict).toUpperCase()}. ${d.headline}`);
+  announce(`Diagnosis ready: ${String(d.verdict).toUpperCase()}. ${d.headline}${applicable ? ' A fix script is available.' : ''}`);
   result.focus();
 }
 
-function handleResult(r, source, context) {
+function handleResult(r, source, context, planFix) {
   if (r.error) {
     showError(context, r.error.message);
     return false;
@@ -251,7 +297,7 @@ function handleResult(r, source, context) {
     showError(context, String(v.error.message));
     return false;
   }
-  showDiagnosis(v, r.text, source);
+  showDiagnosis(v, r.text, source, planFix ? planFix() : undefined);
   return true;
 }
 
@@ -261,7 +307,20 @@ function runReport() {
   if (!state.report) return;
   const label = state.config ? `${state.report.name} with config ${state.config.name}` : state.report.name;
   const r = call(nsd.diagnose, state.report.bytes, state.config ? state.config.text : undefined);
-  handleResult(r, label, `Could not diagnose ${label}`);
+  handleResult(r, label, `Could not diagnose ${label}`, () => fixFor(state.report.bytes, !!state.config));
+}
+
+/** `nsdoctor fix --report` for the diagnosed report (only once it diagnosed): what `showFix` takes. */
+function fixFor(bytes, overridden) {
+  // fixScript plans from the report's own config, as `nsdoctor fix --report` without --config does; next to a
+  // diagnosis made with another config it would answer a different question.
+  if (overridden) {
+    return { skipped: 'No fix script while a config override is loaded: it is planned from the config carried in the report. Clear the override to see it, or run nsdoctor fix --report REPORT.json --config CONFIG.json.' };
+  }
+  const r = call(nsd.fixScript, bytes);
+  const err = r.error || (r.value && r.value.error);
+  if (err) return { skipped: `No fix script: ${String(err.message)}` };
+  return r.value;
 }
 
 async function readFile(file) {

@@ -207,7 +207,12 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
         Some(p) => input::parse_report(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?,
         None => crate::probe_cli::run_probe(&probe)?,
     };
-    let d = policy_core::diagnose(&report, None);
+    // A saved report with --config: the fix for that sandbox config (a probe already applied it).
+    let config = match (&a.report, &a.probe.config) {
+        (Some(_), Some(p)) => Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?),
+        _ => None,
+    };
+    let d = policy_core::diagnose(&report, config.as_ref());
     let plan = match fix::plan(&report, &d, a.remediation.as_deref()) {
         Ok(p) => p,
         Err(NoPlan::NothingToFix) => {
