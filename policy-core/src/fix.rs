@@ -12,7 +12,8 @@
 //! 1. checks the facts it relies on still hold (the sysctl key exists and no later sysctl.d file sets it
 //!    differently; AppArmor 4 userspace and no other profile attaching to the same path; the profile includes its
 //!    `local/` override; the unit exists), validates artifacts with the real tool before installing them
-//!    (`apparmor_parser -Q -K`, `systemd-analyze verify`), and stops at the first failure with nothing changed;
+//!    (`apparmor_parser -Q -K`, `systemd-analyze verify`), and stops at the first failure with nothing changed (a
+//!    step that fails later, a `sysctl -w` or a profile load, undoes what was already changed before it stops);
 //! 2. records an undo manifest under `$NSDOCTOR_STATE_DIR` (default `/var/lib/nsdoctor`): every file it writes
 //!    with its previous contents and mode, every sysctl's previous value, every profile it loads or unloads;
 //! 3. installs files atomically (a temporary file in the same directory, then `mv`), applies them;
@@ -47,8 +48,9 @@ pub enum Kind {
     /// files exist. Verify: nsdoctor's check. Undo: the links removed, the profiles reloaded.
     DisableOthers,
     /// `userns,` in a profile's `local/` override, then the profile reloaded. Pre-checks: the profile file
-    /// exists and includes its local override; it still parses with the rule. Verify: nsdoctor's check
-    /// (under that profile when the probe ran under it). Undo: the override restored and the profile reloaded.
+    /// exists and includes its local override; a reload that fails with the rule undoes the change at once.
+    /// Verify: nsdoctor's check (under that profile when the probe ran under it). Undo: the override restored
+    /// and the profile reloaded.
     LocalUserns,
     /// A complain- or kill-mode profile switched to `flags=(unconfined)` with `userns,` in its override, then
     /// reloaded. Pre-checks and undo as [`Kind::LocalUserns`], plus the profile file's previous contents.
@@ -255,6 +257,16 @@ fn check_args(r: &ProbeReport, d: &Diagnosis) -> Vec<String> {
     }
     if let Some(b) = &d.config.bwrap_path {
         a.extend(["--bwrap".to_string(), b.clone()]);
+    }
+    // The sandbox's network decides whether a net namespace is needed: verify the one the diagnosis judged.
+    let net = match d.config.network {
+        crate::config::NetworkMode::None => Some("none"),
+        crate::config::NetworkMode::Bridge => Some("bridge"),
+        crate::config::NetworkMode::Host => Some("host"),
+        crate::config::NetworkMode::Custom => None,
+    };
+    if let Some(n) = net {
+        a.extend(["--network".to_string(), n.to_string()]);
     }
     a
 }
@@ -532,7 +544,7 @@ fn render_step(s: &Step, out: &mut String) {
             ));
         }
         Step::AppendLine { path, line } => out.push_str(&format!(
-            "  if grep -qsx {l} {p}; then say {already}\n  else\n    backup {p}\n    {{ cat {p} 2>/dev/null || true; printf '%s\\n' {l}; }} | install_file {p}\n    changed=1\n  fi\n",
+            "  if grep -qsx {l} {p}; then say {already}\n  else\n    backup {p}\n    {{ cat {p} 2>/dev/null || true; if [ -s {p} ] && [ -n \"$(tail -c 1 {p})\" ]; then echo; fi; printf '%s\\n' {l}; }} | install_file {p}\n    changed=1\n  fi\n",
             l = q(line),
             p = q(path),
             already = q(&format!("{path} already has {line}"))
@@ -557,17 +569,18 @@ fn render_step(s: &Step, out: &mut String) {
         Step::Sysctl { key, value } => {
             let p = format!("/proc/sys/{}", key.replace('.', "/"));
             out.push_str(&format!(
-                "  old=$(cat {p})\n  if [ \"$old\" = {v} ]; then say {already}\n  else\n    record \"sysctl\t{key}\t$old\"\n    sysctl -q -w {kv} >/dev/null\n    [ \"$(cat {p})\" = {v} ] || die {nope}\n    changed=1\n  fi\n",
+                "  old=$(cat {p})\n  if [ \"$old\" = {v} ]; then say {already}\n  else\n    record \"sysctl\t{key}\t$old\"\n    if ! sysctl -q -w {kv} >/dev/null || [ \"$(cat {p})\" != {v} ]; then undo; die {nope}; fi\n    changed=1\n  fi\n",
                 p = q(&p),
                 v = q(value),
                 kv = q(&format!("{key}={value}")),
                 already = q(&format!("{key} is already {value}")),
-                nope = q(&format!("{key} did not take the value {value}"))
+                nope = q(&format!("{key} did not take the value {value}: rolled back"))
             ));
         }
         Step::ApparmorLoad { path } => out.push_str(&format!(
-            "  if [ \"${{changed:-0}}\" = 1 ]; then\n    record \"aa-reload\t{path}\"\n    apparmor_parser -r {p}\n  fi\n",
-            p = q(path)
+            "  if [ \"${{changed:-0}}\" = 1 ]; then\n    record \"aa-reload\t{path}\"\n    apparmor_parser -r {p} || {{ undo; die {bad}; }}\n  fi\n",
+            p = q(path),
+            bad = q(&format!("apparmor_parser cannot load {path} with the change: rolled back"))
         )),
         Step::ApparmorUnload { path } => out.push_str(&format!(
             "  if [ \"${{changed:-0}}\" = 1 ]; then\n    record \"aa-reload\t{path}\"\n    apparmor_parser -R {p} 2>/dev/null || true\n  fi\n",
