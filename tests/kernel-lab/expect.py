@@ -9,6 +9,14 @@ Reads the results the guest sent (OUT/cases/<scenario>.<who>/...) and checks, fo
     `nsdoctor diagnose --error-text <its stderr>` gives the same top cause.
   * a "-fixed" case: what the guest applied is byte-identical to what the in-guest diagnosis of the blocked case
     offered (a sysctl.d file, an AppArmor profile, or a remediation's commands, see fixes.py).
+  * an "-apply" case (OUT/apply/<scenario>/, guest/lab.sh fix_case): `nsdoctor fix --apply --yes` applied the
+    expected remediation and exited 0, its manifest records exactly what changed, `check` as uid 1000 is no longer
+    blocked and the real bwrap works; `nsdoctor fix --undo` exited 0 and removed the manifest, `check` is blocked
+    again with the blocked case's cause, bwrap fails again, and the trees, sysctls and loaded profiles are as
+    before, byte for byte (sha256 and mode of every entry). For AppArmor, the guest ran the script the host
+    compiled for, and its trees and stand-in calls match the host's run of it (fixes.py APPLY_FIXES).
+  * a "-rollback" case: the script with a verification that fails (guest/check-fails) exited 1 after applying the
+    fix (seen by the verification) and undoing it by itself: trees, sysctls and profiles as before, no manifest.
 Prints one line per case, a timing line, and finally `N passed, M failed`; exits 1 on any failure.
 
 Errnos per scenario are the ones measured by the team's reference lab on the same kernel
@@ -115,6 +123,33 @@ for who in ("uid1000", "root"):
            audit=(USERNS_DENIED,))
 # nsdoctor's fix, `userns,` in local/steam-like and the profile reloaded: everything works under it.
 expect("apparmor-parent-profile-fixed", "uid1000", OK_STEPS, "ok", extra=("fix-offered:apparmor-parent-profile",))
+
+
+# "-apply" cases: the blocked scenario they start from (its uid 1000 cause is what `check` must find again after
+# the undo), the remediation `nsdoctor fix` must pick, the sysctls it must set, and the label bwrap must be exec'd
+# into after the fix and after the undo (recorded where the Ubuntu emulation's shim is preloaded).
+APPLY = {
+    "userns-clone-0-apply": {"blocked": "userns-clone-0", "id": "sysctl-enable-userns-clone",
+                             "sysctl": {"kernel.unprivileged_userns_clone": "1"}},
+    "max-userns-0-apply": {"blocked": "max-userns-0", "id": "sysctl-raise-namespace-limits",
+                           "sysctl": {"user.max_user_namespaces": "15000"}},
+    "ubuntu-2404-transition-apply": {"blocked": "ubuntu-2404-transition", "id": "apparmor-profile-for-bwrap",
+                                     "labels": ("codex-bwrap (unconfined)", "unconfined"), "host": True},
+    "apparmor-conflict-apply": {"blocked": "apparmor-conflict", "id": "keep-apparmor-profile-vendor-bwrap",
+                                "labels": ("vendor-bwrap (unconfined)", "unconfined"), "host": True},
+    "apparmor-complain-apply": {"blocked": "apparmor-complain", "id": "apparmor-profile-bwrap-unconfined",
+                                "labels": ("bwrap (unconfined)", "bwrap (complain)"), "host": True},
+    "apparmor-parent-profile-apply": {"blocked": "apparmor-parent-profile", "id": "add-userns-to-steam-like",
+                                      "host": True},
+}
+# "-rollback" cases: the remediation, and what the verification must have seen in place (sysctl values, or
+# profile names that must be absent from the kernel then).
+ROLLBACK = {
+    "userns-clone-0-rollback": {"id": "sysctl-enable-userns-clone",
+                                "sysctl": {"kernel.unprivileged_userns_clone": "1"}},
+    "apparmor-conflict-rollback": {"id": "keep-apparmor-profile-vendor-bwrap", "unloaded": ("codex-bwrap",),
+                                   "host": True},
+}
 
 
 def load_json(path):
@@ -245,6 +280,172 @@ def read_raw(path):
         return f.read()
 
 
+def lines(path):
+    return read(path).splitlines()
+
+
+def tree_changes(a, b):
+    """Paths whose entry (type, mode, digest or target) differs between two tree listings, or that only one has."""
+    def index(ls):
+        return {l.rsplit(" ", 1)[-1]: l for l in ls}
+    ia, ib = index(a), index(b)
+    return sorted(p for p in set(ia) | set(ib) if ia.get(p) != ib.get(p))
+
+
+def restored(d, before, after, what):
+    """Problems when the snapshot `after` differs from `before` (trees, sysctls, loaded profiles)."""
+    out = []
+    for ext, name in (("tree", "files"), ("sysctl", "sysctls"), ("profiles", "loaded profiles")):
+        a, b = lines(os.path.join(d, "%s.%s" % (before, ext))), lines(os.path.join(d, "%s.%s" % (after, ext)))
+        if not a and ext != "profiles":
+            out.append("no %s snapshot %s" % (name, before))
+        elif a != b:
+            diff = tree_changes(a, b) if ext == "tree" else sorted(set(a) ^ set(b))
+            out.append("%s %s differ from before: %s" % (name, what, diff[:4]))
+    return out
+
+
+def verdict_of(d, stage):
+    j, err = load_json(os.path.join(d, stage + ".check.json"))
+    if j is None:
+        return None, None, "%s check: %s (%s)" % (stage, err, first_line(read(os.path.join(d, stage + ".check.err"))))
+    return j.get("verdict"), top_cause(j), None
+
+
+def host_match(d, fix, label):
+    """The guest ran the script the host prepared, and its tree and stand-in calls match the host's run."""
+    out = []
+    if not fix:
+        return ["no host preparation for this case (fixes.json)"]
+    # The rollback's script comes from uid 1000's own report, which names the user by uid: only the user of the
+    # verification (CHECK_ARGS) may differ from the apply's.
+    def body(text):
+        return [l for l in text.splitlines() if label == "apply" or not l.startswith("CHECK_ARGS=")]
+    if body(read_raw(os.path.join(d, "fix.sh"))) != body(fix["script"]):
+        out.append("the guest's script is not the one the host compiled for (fix.sh differs from fixes.json)")
+    for stage, host in (("before", "before"), ("applied", "applied"), ("undone", "undone")):
+        if stage != "before" and label == "rollback":
+            continue
+        g = sorted(l for l in lines(os.path.join(d, stage + ".tree")) if l.rsplit(" ", 1)[-1].startswith("/etc/apparmor.d/"))
+        if g != sorted(fix[host]):
+            out.append("/etc/apparmor.d %s: guest and host differ at %s" % (stage, tree_changes(g, fix[host])[:4]))
+    logs = (("fix.standin", "log_applied"), ("undo.standin", "log_undone")) if label == "apply" else ()
+    for f, key in logs:
+        if lines(os.path.join(d, f)) != fix[key]:
+            out.append("apparmor_parser calls in the guest's %s: %s, on the host: %s" % (
+                f.split(".")[0], lines(os.path.join(d, f)), fix[key]))
+    return out
+
+
+def judge_apply(d, sc, exp, ctx):
+    problems, summary = [], []
+    rid = exp["id"]
+    rc, err = read(os.path.join(d, "fix.rc"), "?"), read(os.path.join(d, "fix.err"))
+    if rc != "0":
+        problems.append("fix --apply exit %s: %s" % (rc, (err.splitlines() or ["-"])[-1][:160]))
+    elif "applied %s; nsdoctor check passes" % rid not in err:
+        problems.append("fix --apply did not report its verification: %s" % first_line(err))
+    if read(os.path.join(d, "id")) != rid:
+        problems.append("the recorded fix is %r, not %s" % (read(os.path.join(d, "id")), rid))
+    # the manifest records exactly the files that changed, and each sysctl's previous value
+    man = [l.split("	") for l in lines(os.path.join(d, "manifest"))]
+    before, applied = lines(os.path.join(d, "before.tree")), lines(os.path.join(d, "applied.tree"))
+    changed = tree_changes(before, applied)
+    recorded = sorted(m[1] for m in man if m[0] == "file")
+    if not man:
+        problems.append("no undo manifest after fix --apply")
+    elif changed != recorded:
+        problems.append("changed %s, the manifest records %s" % (changed, recorded))
+    sys_before = dict(l.split(" = ", 1) for l in lines(os.path.join(d, "before.sysctl")))
+    sys_applied = dict(l.split(" = ", 1) for l in lines(os.path.join(d, "applied.sysctl")))
+    for k, v in exp.get("sysctl", {}).items():
+        if sys_applied.get(k) != v:
+            problems.append("%s = %s after the fix, expected %s" % (k, sys_applied.get(k), v))
+        if ["sysctl", k, sys_before.get(k)] not in man:
+            problems.append("the manifest does not record %s's previous value %s" % (k, sys_before.get(k)))
+    summary.append("fix=%s %s changed %s" % (rc, rid, ",".join(changed) or "nothing"))
+    for k in exp.get("sysctl", {}):
+        summary.append("%s %s→%s" % (k, sys_before.get(k), sys_applied.get(k)))
+    pb, pa = (set(lines(os.path.join(d, x + ".profiles"))) for x in ("before", "applied"))
+    if pb != pa:
+        summary.append("kernel %s" % " ".join(["-" + x for x in sorted(pb - pa)] + ["+" + x for x in sorted(pa - pb)]))
+    # after the fix: uid 1000's check is not blocked and the real bwrap works
+    v, c, e = verdict_of(d, "applied")
+    if e:
+        problems.append(e)
+    elif v not in NOT_BLOCKED or read(os.path.join(d, "applied.check.rc")) != "0":
+        problems.append("check after the fix: %s (%s), exit %s" % (v, c, read(os.path.join(d, "applied.check.rc"))))
+    brc = read(os.path.join(d, "applied.bwrap.rc"), "?")
+    if brc != "0":
+        problems.append("bwrap after the fix: exit %s: %s" % (brc, first_line(read(os.path.join(d, "applied.bwrap.err")))))
+    summary.append("check=%s bwrap=%s" % (v, brc))
+    # after the undo: no manifest, blocked again for the same cause, bwrap fails, everything as before
+    urc, uerr = read(os.path.join(d, "undo.rc"), "?"), read(os.path.join(d, "undo.err"))
+    if urc != "0" or "undone" not in uerr:
+        problems.append("fix --undo exit %s: %s" % (urc, (uerr.splitlines() or ["-"])[-1][:160]))
+    if "undo" in lines(os.path.join(d, "state-after-undo")):
+        problems.append("the undo manifest is still there after fix --undo")
+    want = EXPECT[(exp["blocked"], "uid1000")]["cause"]
+    v2, c2, e = verdict_of(d, "undone")
+    if e:
+        problems.append(e)
+    elif (v2, c2) != ("blocked", want):
+        problems.append("check after the undo: %s/%s, expected blocked/%s" % (v2, c2, want))
+    brc2 = read(os.path.join(d, "undone.bwrap.rc"), "?")
+    if brc2 == "0":
+        problems.append("bwrap works after the undo")
+    problems += restored(d, "before", "undone", "after the undo")
+    summary.append("| undo=%s check=%s/%s bwrap=%s; %d entries, sysctls, profiles as before" % (urc, v2, c2, brc2, len(before)))
+    if exp.get("labels"):
+        got = tuple((lines(os.path.join(d, s + ".bwrap.label")) or ["none"])[0] for s in ("applied", "undone"))
+        if got != exp["labels"]:
+            problems.append("bwrap's exec labels after the fix and the undo: %s, expected %s" % (got, exp["labels"]))
+        summary.append("labels=%s" % "→".join(got))
+    if exp.get("host"):
+        problems += host_match(d, (ctx.get("fixes") or {}).get(sc), "apply")
+    return problems, " ".join(summary)
+
+
+def judge_rollback(d, sc, exp, ctx):
+    problems, summary = [], []
+    rid = exp["id"]
+    script = read_raw(os.path.join(d, "fix.sh")) if os.path.exists(os.path.join(d, "fix.sh")) else ""
+    if read(os.path.join(d, "gen.rc")) != "0" or "\nID='%s'\n" % rid not in script:
+        problems.append("nsdoctor fix --report did not print the script of %s: %s" % (rid, first_line(read(os.path.join(d, "gen.err")))))
+    rc, err = read(os.path.join(d, "fix.rc"), "?"), read(os.path.join(d, "fix.err"))
+    if rc != "1" or "still blocked after %s: rolled back" % rid not in err:
+        problems.append("the script exited %s: %s" % (rc, (err.splitlines() or ["-"])[-1][:160]))
+    args = read(os.path.join(d, "verify.args"), None)
+    if args is None:
+        problems.append("the verification did not run")
+    else:
+        if not args.startswith("check ") or "--as-user 1000" not in args:
+            problems.append("the verification ran `nsdoctor %s`" % args)
+        seen = dict(l.split(" = ", 1) for l in lines(os.path.join(d, "verify.sysctl")))
+        for k, v in exp.get("sysctl", {}).items():
+            if seen.get(k) != v:
+                problems.append("%s was %s when verified, expected the fix's %s" % (k, seen.get(k), v))
+        loaded = {l.split(" (")[0] for l in lines(os.path.join(d, "verify.profiles"))}
+        for n in exp.get("unloaded", ()):
+            if n in loaded:
+                problems.append("%s was still loaded when verified" % n)
+        if not tree_changes(lines(os.path.join(d, "before.tree")), lines(os.path.join(d, "verify.tree"))):
+            problems.append("no file had changed when the fix was verified")
+    summary.append("script=%s %s verified with the fix in place (%s)" % (
+        rc, rid, ", ".join(tree_changes(lines(os.path.join(d, "before.tree")), lines(os.path.join(d, "verify.tree"))))))
+    if "undo" in lines(os.path.join(d, "state-after")):
+        problems.append("the undo manifest is still there after the rollback")
+    problems += restored(d, "before", "after", "after the rollback")
+    summary.append("| rolled back: %d entries, sysctls and profiles as before" % len(lines(os.path.join(d, "before.tree"))))
+    if exp.get("host"):
+        problems += host_match(d, (ctx.get("fixes") or {}).get(sc.replace("-rollback", "-apply")), "rollback")
+        calls = lines(os.path.join(d, "fix.standin"))
+        bad = [l for l in calls if l.split()[3:4] != ["0"]]
+        if bad or not calls:
+            problems.append("apparmor_parser calls (stand-in) failed: %s" % (bad or "none made"))
+    return problems, " ".join(summary)
+
+
 def notes_for(report, diag):
     """Soft checks: printed as NOTE lines for the engine's authors, never a failure."""
     notes = []
@@ -361,27 +562,36 @@ def main():
     for sc, _ in EXPECT:
         if sc not in scen:
             scen.append(sc)
-    order = [(sc, who) for sc in scen for who in ("uid1000", "root", "asuser")
-             if (sc, who) in EXPECT and (not only or sc in only)]
+    # (scenario, who, its directory, how it is judged): the probe cases, then `nsdoctor fix` run as root
+    apply_dir = os.path.join(a.out, "apply")
+    order = [(sc, who, os.path.join(cases_dir, "%s.%s" % (sc, who)), judge) for sc in scen
+             for who in ("uid1000", "root", "asuser") if (sc, who) in EXPECT and (not only or sc in only)]
+    order += [(sc, "root", os.path.join(apply_dir, sc), fn) for table, fn in ((APPLY, judge_apply), (ROLLBACK, judge_rollback))
+              for sc in table if not only or sc in only]
 
-    def started(key):  # print in the order the guest ran the cases
-        t = read(os.path.join(cases_dir, "%s.%s" % key, "uptime")).split()
-        return (0, float(t[0])) if t else (1, order.index(key))
+    def started(item):  # print in the order the guest ran the cases
+        t = read(os.path.join(item[2], "uptime")).split()
+        return (0, float(t[0])) if t else (1, order.index(item))
     order.sort(key=started)
     for d in ran:
         sc, _, who = d.rpartition(".")
         if (sc, who) not in EXPECT:
             print("FAIL %-30s %-7s no expectation for this case" % (sc, who))
             failed += 1
-    for sc, who in order:
-        cd = os.path.join(cases_dir, "%s.%s" % (sc, who))
+    for d in sorted(os.listdir(apply_dir)) if os.path.isdir(apply_dir) else ():
+        if d not in APPLY and d not in ROLLBACK:
+            print("FAIL %-30s %-7s no expectation for this case" % (d, "root"))
+            failed += 1
+    for sc, who, cd, fn in order:
         if not os.path.isdir(cd):
             print("FAIL %-30s %-7s did not run in the guest" % (sc, who))
             failed += 1
             continue
         ctx["notes"] = []
-        exp = EXPECT[(sc, who)]
-        problems, summary = judge(cd, exp, ctx)
+        if fn is judge:
+            problems, summary = judge(cd, EXPECT[(sc, who)], ctx)
+        else:
+            problems, summary = fn(cd, sc, APPLY.get(sc) or ROLLBACK[sc], ctx)
         t = read(os.path.join(cd, "uptime")).split()
         secs = " %4.1fs" % (float(t[1]) - float(t[0])) if len(t) == 2 else ""
         if problems:

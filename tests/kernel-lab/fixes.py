@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prepare, on the host, the remediations nsdoctor prints that the guest applies in its "-fixed" scenarios.
 
-usage: fixes.py NSDOCTOR PROFILES GUESTDIR SCRATCH -- APPARMOR_PARSER_4 [ARGS...]
+usage: fixes.py NSDOCTOR PROFILES GUESTDIR SCRATCH DEBIAN_TREE UBUNTU_TREE -- APPARMOR_PARSER_4 [ARGS...]
 
 A "-fixed" scenario applies what nsdoctor printed for the blocked scenario before it, and expect.py checks that
 the in-guest diagnosis of that scenario offered exactly that. The guest's apparmor_parser (Debian 12, 3.0.8)
@@ -29,9 +29,23 @@ own diagnosis, see apply_sysctl_fix in guest/lab.sh). Two kinds:
   with guest/aa-fix.sh, whose apparmor_parser loads those .bin files and unloads those names. expect.py checks
   that the guest's files end up byte-identical to the scratch tree, and that it loaded and unloaded the same.
 
+* Scripts (the "-apply" and "-rollback" scenarios that change AppArmor policy with `nsdoctor fix --apply`). The
+  guest runs nsdoctor's script itself, with guest/apparmor_parser first on PATH. For each scenario of
+  APPLY_FIXES this builds the guest's policy tree for it (SCRATCH/<scenario>/apparmor.d: a copy of the
+  initramfs's DEBIAN_TREE or UBUNTU_TREE, plus the scenario's files, which also go to
+  GUESTDIR/apply/<scenario>/ for the guest to install, modes included), gives `nsdoctor fix --format json --report`
+  a report with the facts the guest's probe sees (as root with --as-user 1000), and runs the script it prints on
+  the scratch tree (/etc/apparmor.d rebased onto it, `id -u` answering 0, nsdoctor's verification replaced by
+  `true`): apply, then --undo. guest/apparmor_parser runs in its compile mode there, so every profile content
+  the script parses (-Q -K), loads (-r) or unloads (-R), in the apply and in the undo, is compiled or listed by
+  the 4.x parser into GUESTDIR/standin under a key of what the parser read. In the guest the same stand-in,
+  in load mode, finds them by the same key. expect.py checks that the guest's script is byte-identical to this
+  one and that the guest's tree and stand-in calls match the host's at every stage.
+
 SCRATCH/fixes.json sums it up for expect.py.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -285,12 +299,151 @@ def command_fix(nsd, profiles, guest, scratch, parser, scenario, spec, files):
             "actions": acts, "before": before, "after": snapshot(tree), "host_log": log}
 
 
+# The "-apply" scenarios whose script changes AppArmor policy (the sysctl ones need nothing from the host).
+#   base: the tree the scenario starts from ("debian": the guest's /etc/apparmor.d; "ubuntu": the Ubuntu
+#         emulation's); files: (path in the tree, source, mode) added to it for the scenario: "profile:FILE" (a
+#         file of PROFILES), "fix:SCENARIO" (the profile a FILE_FIXES scenario extracted), "text:..." (literal);
+#   the rest as in COMMAND_FIXES (the blocked scenario's facts, the remediation the plan must pick).
+# An empty local/ override is what a package's postinst leaves (dh_apparmor: `install --mode 644 /dev/null
+# "$LOCAL_APP_PROFILE"`); the complain scenario's has a site rule and mode 0640, so that undo has a mode to restore.
+APPLY_FIXES = {
+    "ubuntu-2404-transition-apply": {
+        "base": "ubuntu", "files": [],
+        "distro": ("ubuntu", "24.04"), "steps": UBUNTU_LADDER,
+        "replay": "bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted\n",
+        "remediation": "apparmor-profile-for-bwrap",
+    },
+    "apparmor-parent-profile-apply": {
+        "base": "debian", "files": [("steam-like", "profile:steam-like", 0o644), ("local/steam-like", "text:", 0o644)],
+        "distro": ("debian", "12"), "steps": {"userns": "EACCES"},
+        "replay": "bwrap: Creating new namespace failed: Permission denied\n",
+        "apparmor_profile": "steam-like",
+        "remediation": "add-userns-to-steam-like",
+    },
+    "apparmor-complain-apply": {
+        "base": "ubuntu",
+        "files": [("bwrap", "profile:bwrap.complain", 0o644),
+                  ("local/bwrap", "text:# site rule kept across the fix and its undo\nptrace (read) peer=unconfined,\n", 0o640)],
+        "distro": ("ubuntu", "24.04"), "steps": UBUNTU_LADDER,
+        "replay": "bwrap: setting up uid map: Permission denied\n",
+        "remediation": "apparmor-profile-bwrap-unconfined",
+    },
+    "apparmor-conflict-apply": {
+        "base": "ubuntu",
+        "files": [("vendor-bwrap", "profile:vendor-bwrap", 0o644), ("codex-bwrap", "fix:ubuntu-2404-transition", 0o644)],
+        "distro": ("ubuntu", "24.04"), "steps": UBUNTU_LADDER,
+        "replay": "bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted\n",
+        "remediation": "keep-apparmor-profile-vendor-bwrap",
+    },
+}
+STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest", "apparmor_parser")
+
+
+def listing(tree):
+    """The tree as the guest lists it (guest/lab.sh tree_list): `TYPE MODE SHA256|TARGET /etc/apparmor.d/PATH`
+    per entry, a link's target with the scratch root written as /etc/apparmor.d."""
+    out = []
+    for root, dirs, files in os.walk(tree):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            st = os.lstat(p)
+            name = ETC + p[len(tree):]
+            mode = "%o" % (st.st_mode & 0o7777)
+            if os.path.islink(p):
+                t = os.readlink(p)
+                out.append("link %s %s %s" % (mode, ETC + t[len(tree):] if t == tree or t.startswith(tree + "/") else t, name))
+            elif os.path.isdir(p):
+                out.append("dir %s - %s" % (mode, name))
+            else:
+                with open(p, "rb") as f:
+                    out.append("file %s %s %s" % (mode, hashlib.sha256(f.read()).hexdigest(), name))
+    return sorted(out)
+
+
+def apply_fix(nsd, profiles, guest, scratch, parser, bases, scenario, spec, files):
+    top = os.path.join(scratch, scenario)
+    tree = os.path.join(top, "apparmor.d")
+    if not re.fullmatch(r"[\w./+-]+", tree):
+        fail("%s: the scratch path %r needs shell quoting; set NSDOCTOR_LAB_CACHE to a plain path" % (scenario, tree))
+    shutil.rmtree(top, ignore_errors=True)
+    os.makedirs(top)
+    shutil.copytree(bases[spec["base"]], tree, symlinks=True)
+    setup = os.path.join(guest, "apply", scenario)
+    os.makedirs(setup)
+    for rel, src, mode in spec["files"]:
+        if src.startswith("profile:"):
+            with open(os.path.join(profiles, src[8:]), encoding="utf-8") as f:
+                content = f.read()
+        elif src.startswith("fix:"):
+            content = files[src[4:]]["content"]
+        else:
+            content = src[5:]
+        for root in (tree, setup):
+            p = os.path.join(root, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "w", encoding="utf-8") as f:
+                f.write(content)
+            os.chmod(p, mode)
+    before = listing(tree)
+
+    rep = os.path.join(top, "report.json")
+    r = report(spec, tree)
+    # `nsdoctor fix --apply --yes --as-user 1000` runs as root and probes as uid 1000, which the report names as
+    # the guest's /etc/passwd does
+    r["identity"] = {"uid": {"observed": 0}, "euid": {"observed": 0}, "probed_as": "user"}
+    with open(rep, "w") as f:
+        json.dump(r, f, indent=1)
+    p = subprocess.run([nsd, "fix", "--format", "json", "--report", rep], capture_output=True, text=True, timeout=30)
+    try:
+        plan = json.loads(p.stdout)
+    except ValueError:
+        fail("%s: nsdoctor fix --report exited %d: %s" % (scenario, p.returncode, (p.stderr or p.stdout).strip()[:300]))
+    if plan.get("remediation") != spec["remediation"]:
+        fail("%s: nsdoctor fix picked %s, not %s" % (scenario, plan.get("remediation"), spec["remediation"]))
+    script = plan["script"]
+    embedded = [x.get("content", "") for x in plan.get("steps", []) + plan.get("checks", [])]
+    if any(ETC in c for c in embedded):
+        fail("%s: a file the script writes mentions %s, which the scratch run would rebase" % (scenario, ETC))
+
+    # the script, rebased onto the scratch tree, with the stand-in in compile mode first on PATH
+    bindir = os.path.join(scratch, "standin-bin")
+    os.makedirs(bindir, exist_ok=True)
+    shutil.copy(STANDIN, os.path.join(bindir, "apparmor_parser"))
+    with open(os.path.join(bindir, "id"), "w") as f:
+        f.write('#!/bin/sh\n[ "$*" = -u ] && { echo 0; exit 0; }\nexec /usr/bin/id "$@"\n')
+    for n in ("apparmor_parser", "id"):
+        os.chmod(os.path.join(bindir, n), 0o755)
+    path = os.path.join(top, "fix.sh")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(script.replace(ETC, tree))
+    env = dict(os.environ, PATH=bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin"), LC_ALL="C",
+               NSD_STANDIN_MODE="compile", NSD_STANDIN_ETC=tree, NSD_STANDIN_DB=os.path.join(guest, "standin"),
+               NSD_STANDIN_AA4=" ".join(shlex.quote(a) for a in parser), NSDOCTOR="true",
+               NSDOCTOR_STATE_DIR=os.path.join(top, "state"))
+    out = {"kind": "apply", "remediation": spec["remediation"], "script": script, "before": before}
+    for stage, args in (("applied", []), ("undone", ["--undo"])):
+        log = os.path.join(top, stage + ".log")
+        env["NSD_STANDIN_LOG"] = log
+        open(log, "w").close()
+        r = subprocess.run(["sh", path] + args, cwd=top, env=env, capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            fail("%s: nsdoctor's script%s exited %d on the scratch tree: %s" % (
+                scenario, " --undo" if args else "", r.returncode, r.stderr.strip()[-400:]))
+        with open(log) as f:
+            out["log_" + stage] = f.read().splitlines()
+        out[stage] = listing(tree)
+    if not any(l.startswith("load ") for l in out["log_applied"]):
+        fail("%s: the script loads no profile: %s" % (scenario, out["log_applied"]))
+    return out
+
+
 def main():
-    if len(sys.argv) < 7 or sys.argv[5] != "--":
+    if len(sys.argv) < 9 or sys.argv[7] != "--":
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    nsd, profiles, guest, scratch = sys.argv[1:5]
-    parser = sys.argv[6:]
+    nsd, profiles, guest, scratch, debian, ubuntu = sys.argv[1:7]
+    parser = sys.argv[8:]
     os.makedirs(guest, exist_ok=True)
     os.makedirs(scratch, exist_ok=True)
     summary = {}
@@ -298,6 +451,11 @@ def main():
         summary[scenario] = file_fix(nsd, guest, parser, scenario, text, facts, kind, ext)
     for scenario, spec in COMMAND_FIXES.items():
         summary[scenario] = command_fix(nsd, profiles, guest, scratch, parser, scenario, spec, summary)
+    bases = {"debian": debian, "ubuntu": ubuntu}
+    shutil.rmtree(os.path.join(guest, "standin"), ignore_errors=True)
+    shutil.rmtree(os.path.join(guest, "apply"), ignore_errors=True)
+    for scenario, spec in APPLY_FIXES.items():
+        summary[scenario] = apply_fix(nsd, profiles, guest, scratch, parser, bases, scenario, spec, summary)
     with open(os.path.join(scratch, "fixes.json"), "w") as f:
         json.dump(summary, f, indent=1)
     return 0

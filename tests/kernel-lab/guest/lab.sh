@@ -1,8 +1,9 @@
 #!/bin/sh
 # Stage 2 of the kernel-lab guest (see ../run). Runs every scenario as uid 1000 and as root: the real
 # `nsdoctor probe` under the restriction, `nsdoctor diagnose` on its report, the real bwrap under the same
-# restriction, and `nsdoctor diagnose --error-text` on bwrap's stderr. Judges nothing: every output goes to
-# /tmp/out, which is sent to the host as a gzipped tar on the second serial port; the host asserts.
+# restriction, and `nsdoctor diagnose --error-text` on bwrap's stderr; after some, `nsdoctor fix --apply` and
+# `--undo` (fix_case) or nsdoctor's script with a failing verification (rollback_case). Judges nothing: every
+# output goes to /tmp/out, which is sent to the host as a gzipped tar on the second serial port; the host asserts.
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 umask 022
 mount -t proc proc /proc
@@ -58,19 +59,22 @@ mount -t tmpfs -o mode=1777 tmpfs /srv/jail/tmp
 # the AppArmor unconfined_restrictions/userns feature file, Ubuntu's os-release, and an /etc/apparmor.d with
 # abi/4.0 and the unprivileged_userns profile. The denial itself is real: userns_shim.so moves the task into
 # the (loaded) unprivileged_userns profile right after the namespace is created, as Ubuntu's kernel does.
+# The two tmpfs are filled once, when the first Ubuntu case starts (copying /proc/sys/kernel took 0.2 s a call
+# under TCG); no case changes a kernel.* sysctl under the emulation.
 ubuntu_env() {
+  uk=/run/ubuntu-sys-kernel uf=/run/ubuntu-unconfined-restrictions
+  if [ ! -e $uf/userns ]; then
+    mkdir -p $uk $uf; mount -t tmpfs tmpfs $uk; mount -t tmpfs tmpfs $uf
+    cp -a /proc/sys/kernel/. $uk/ 2>/dev/null || true
+    echo 1 > $uk/apparmor_restrict_unprivileged_userns
+    echo 0 > $uk/apparmor_restrict_unprivileged_userns_complain
+    echo 0 > $uk/apparmor_restrict_unprivileged_userns_force
+    echo yes > $uf/change_profile; echo 1 > $uf/userns
+  fi
   unshare -m sh -c '
     set -e
-    k=/run/ubuntu-sys-kernel; mkdir -p $k; mount -t tmpfs tmpfs $k
-    cp -a /proc/sys/kernel/. $k/ 2>/dev/null || true
-    echo 1 > $k/apparmor_restrict_unprivileged_userns
-    echo 0 > $k/apparmor_restrict_unprivileged_userns_complain
-    echo 0 > $k/apparmor_restrict_unprivileged_userns_force
-    mount --bind $k /proc/sys/kernel
-    u=/sys/kernel/security/apparmor/features/policy/unconfined_restrictions
-    f=/run/ubuntu-unconfined-restrictions; mkdir -p $f; mount -t tmpfs tmpfs $f
-    echo yes > $f/change_profile; echo 1 > $f/userns
-    mount --bind $f $u
+    mount --bind /run/ubuntu-sys-kernel /proc/sys/kernel
+    mount --bind /run/ubuntu-unconfined-restrictions /sys/kernel/security/apparmor/features/policy/unconfined_restrictions
     mount --bind /lab/ubuntu/os-release /etc/os-release
     mount --bind /lab/ubuntu/apparmor.d /etc/apparmor.d
     exec "$@"' ubuntu_env "$@"
@@ -165,6 +169,104 @@ apply_sysctl_fix() {
 # shows (ubuntu_env: the Ubuntu one). The 4.x parser's part was done on the host on a copy of the same files.
 apply_aa_fix() { $2 sh /lab/aa-fix.sh "$1" "$OUT/fix-$1"; }
 
+# ---- nsdoctor fix --apply / --undo ----
+# fix_case SCENARIO: with the host blocked as the case before it left it, as root under the same restriction
+# (WRAP, LABEXEC), `nsdoctor fix --apply --yes --as-user 1000 --network none` (plus --apparmor-profile
+# PROBE_PROFILE): nsdoctor probes as uid 1000, writes and runs its script (pre-checks, changes with an undo
+# manifest in $NSD_STATE, its own `nsdoctor check --as-user 1000`). Then, as uid 1000, `nsdoctor check` and the
+# real bwrap; `nsdoctor fix --undo`; check and bwrap again. The trees of SNAP_TREES, the sysctls and the loaded
+# profiles are snapshotted before, after the fix and after the undo (snap.sh). AppArmor scripts find
+# /lab/standin/apparmor_parser first on PATH (the host compiled what it needs, ../fixes.py APPLY_FIXES).
+NSD_STATE=/var/lib/nsdoctor
+STANDIN="PATH=/lab/standin:$PATH NSD_STANDIN_DB=/lab/fixes/standin"
+# shellcheck source=snap.sh
+. /lab/snap.sh
+export SNAP_TREES
+fix_case() {
+  name=$1
+  if [ -n "${NSD_ONLY:-}" ] && ! echo " $NSD_ONLY " | grep -q " $name "; then return 0; fi
+  d=$OUT/apply/$name
+  mkdir -p "$d"
+  t0=$(up)
+  dmesg -c >> "$OUT/dmesg.txt" 2>/dev/null
+  pf=""
+  [ -n "${PROBE_PROFILE:-}" ] && pf="--apparmor-profile $PROBE_PROFILE"
+  label=""
+  case "$LABEXEC" in *userns_shim.so*) label=1 ;; esac
+  snap "$d/before"
+  echo "fix $(up)" > "$d/stages"
+  # shellcheck disable=SC2086
+  $WRAP env $STANDIN NSD_STANDIN_LOG="$d/fix.standin" timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC -- \
+      nsdoctor fix --apply --yes --as-user 1000 --network none $pf > "$d/fix.out" 2> "$d/fix.err"
+  echo $? > "$d/fix.rc"
+  cp "$NSD_STATE/fix.sh" "$d/fix.sh" 2>/dev/null
+  cp "$NSD_STATE/undo/manifest" "$d/manifest" 2>/dev/null
+  cp "$NSD_STATE/undo/id" "$d/id" 2>/dev/null
+  snap "$d/applied"
+  echo "check $(up)" >> "$d/stages"
+  fix_user_run "$d" applied "$pf" "$label"
+  echo "undo $(up)" >> "$d/stages"
+  # shellcheck disable=SC2086
+  $WRAP env $STANDIN NSD_STANDIN_LOG="$d/undo.standin" timeout "$NSD_CASE_TIMEOUT" nsdoctor fix --undo > "$d/undo.out" 2> "$d/undo.err"
+  echo $? > "$d/undo.rc"
+  ls -A "$NSD_STATE" > "$d/state-after-undo" 2>&1
+  snap "$d/undone"
+  echo "recheck $(up)" >> "$d/stages"
+  fix_user_run "$d" undone "$pf" "$label"
+  echo "end $(up)" >> "$d/stages"
+  rm -rf "$NSD_STATE"      # whatever happened, the next case starts without a recorded fix
+  dmesg -c >> "$OUT/dmesg.txt" 2>/dev/null
+  echo "$t0 $(up)" > "$d/uptime"
+  echo "=== fix case $name done at $(up)s (fix rc $(cat "$d/fix.rc"), undo rc $(cat "$d/undo.rc"))"
+}
+# fix_user_run DIR STAGE PROBE_FLAGS LABEL: as uid 1000 under the case's restriction, `nsdoctor check` and the
+# real bwrap (with LABEL, the label bwrap was exec'd into); DIR/STAGE.check.json, .check.rc, .bwrap.rc, ...
+fix_user_run() {
+  # shellcheck disable=SC2086
+  $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC --uid 1000 -- \
+      nsdoctor check --network none $3 --format json > "$1/$2.check.json" 2> "$1/$2.check.err"
+  echo $? > "$1/$2.check.rc"
+  echo "bwrap $(up)" >> "$1/stages"
+  ll=""
+  if [ -n "$4" ]; then : > "$1/$2.bwrap.label"; chmod 666 "$1/$2.bwrap.label"; ll="--env NSD_LAB_LABEL_LOG=$1/$2.bwrap.label"; fi
+  # shellcheck disable=SC2086
+  (cd /tmp && $WRAP timeout "$NSD_CASE_TIMEOUT" /lab/labexec $LABEXEC $ll --uid 1000 -- $BWRAP_VIA bwrap $NSD_BWRAP_ARGS_NONE) \
+      > "$1/$2.bwrap.out" 2> "$1/$2.bwrap.err"
+  echo $? > "$1/$2.bwrap.rc"
+}
+# rollback_case SCENARIO REPORT: the script `nsdoctor fix` prints for REPORT (a blocked case's probe report),
+# run as root with a verification that finds the sandbox still blocked (NSDOCTOR=/lab/check-fails, which
+# snapshots the host as the fix left it, then exits 1): the script must undo everything by itself.
+rollback_case() {
+  name=$1
+  if [ -n "${NSD_ONLY:-}" ] && ! echo " $NSD_ONLY " | grep -q " $name "; then return 0; fi
+  d=$OUT/apply/$name
+  mkdir -p "$d"
+  t0=$(up)
+  nsdoctor fix --report "$2" --format script > "$d/fix.sh" 2> "$d/gen.err"
+  echo $? > "$d/gen.rc"
+  snap "$d/before"
+  # shellcheck disable=SC2086
+  $WRAP env $STANDIN NSD_STANDIN_LOG="$d/fix.standin" NSDOCTOR=/lab/check-fails NSD_VERIFY_OUT="$d/verify" \
+      timeout "$NSD_CASE_TIMEOUT" sh "$d/fix.sh" > "$d/fix.out" 2> "$d/fix.err"
+  echo $? > "$d/fix.rc"
+  ls -A "$NSD_STATE" > "$d/state-after" 2>&1
+  snap "$d/after"
+  rm -rf "$NSD_STATE"
+  echo "$t0 $(up)" > "$d/uptime"
+  echo "=== rollback case $name done at $(up)s (script rc $(cat "$d/fix.rc"))"
+}
+
+# setup_fix_case SCENARIO DIR [WRAP PROFILE]: the files ../fixes.py gave SCENARIO's tree (modes kept) copied into
+# DIR, and DIR/PROFILE reloaded through the stand-in (what the host compiled for that content).
+setup_fix_case() {
+  cp -a "/lab/fixes/apply/$1/." "$2/"
+  [ -n "${4:-}" ] || return 0
+  # shellcheck disable=SC2086
+  $3 env $STANDIN NSD_STANDIN_LOG="$OUT/apparmor.log" /lab/standin/apparmor_parser -r "/etc/apparmor.d/$4" \
+      >> "$OUT/apparmor.log" 2>&1 || echo "LOAD FAILED $1 $4" >> "$OUT/apparmor.log"
+}
+
 both() { run_case "$1" uid1000 "$2" "$3"; run_case "$1" root "$2" "$3"; }
 reset_case() { WRAP=""; LABEXEC=""; BWRAP_VIA=""; NNP_FOR_USER=""; CHECK_TOO=""; PROBE_PROFILE=""; }
 sysctl_w() { echo "$2" > "/proc/sys/$1"; }
@@ -185,12 +287,22 @@ reset_case
 sysctl_w kernel/unprivileged_userns_clone 0
 both userns-clone-0 none "$DEB"
 run_case userns-clone-0 asuser none "$DEB"
+# ... nsdoctor fix --apply and --undo on that host, where an administrator's file had set the switch (it sorts
+# before nsdoctor's own, so nsdoctor's pre-check lets it through); then its script with a failing verification.
+printf 'kernel.unprivileged_userns_clone = 0\n' > /etc/sysctl.d/50-hardening.conf
+SNAP_TREES="/etc/sysctl.d=/etc/sysctl.d /etc/apparmor.d=/etc/apparmor.d"
+fix_case userns-clone-0-apply
+rollback_case userns-clone-0-rollback "$OUT/cases/userns-clone-0.uid1000/probe.json"
+rm -f /etc/sysctl.d/50-hardening.conf
 apply_sysctl_fix userns-clone-0
 run_case userns-clone-0-fixed uid1000 none "$DEB"
 sysctl_w kernel/unprivileged_userns_clone 1
 
 sysctl_w user/max_user_namespaces 0
 both max-userns-0 none "$DEB"
+printf 'user.max_user_namespaces = 0\n' > /etc/sysctl.d/50-hardening.conf
+fix_case max-userns-0-apply
+rm -f /etc/sysctl.d/50-hardening.conf
 apply_sysctl_fix max-userns-0
 run_case max-userns-0-fixed uid1000 none "$DEB"
 sysctl_w user/max_user_namespaces "$MAXU"
@@ -220,6 +332,10 @@ reset_case
 aa_load unprivileged_userns
 WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"; CHECK_TOO=1
 both ubuntu-2404-transition none "--fact distro=ubuntu --fact distro-version=24.04"
+# ... nsdoctor fix --apply (its profile for bwrap, written and loaded) and --undo, in the Ubuntu tree.
+SNAP_TREES="/etc/sysctl.d=/etc/sysctl.d /etc/apparmor.d=/lab/ubuntu/apparmor.d"
+setup_fix_case ubuntu-2404-transition-apply /lab/ubuntu/apparmor.d
+fix_case ubuntu-2404-transition-apply
 # ... then the AppArmor profile nsdoctor prints for bwrap, installed and loaded as a user would.
 CHECK_TOO=""
 cp /lab/fixes/ubuntu-2404-transition.profile "/lab/ubuntu/apparmor.d/$(cat /lab/fixes/ubuntu-2404-transition.name)"
@@ -244,6 +360,11 @@ apparmor_parser --config-file=/dev/null -r -B /lab/fixes/ubuntu-2404-transition.
   || echo "LOAD FAILED ubuntu-2404-transition fix" >>"$OUT/apparmor.log"
 WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"
 both apparmor-conflict none "$UBU"
+# ... nsdoctor fix --apply and --undo (the same remediation as below, through its script), then the script with a
+# failing verification.
+setup_fix_case apparmor-conflict-apply "$UBU_AA"
+fix_case apparmor-conflict-apply
+rollback_case apparmor-conflict-rollback "$OUT/cases/apparmor-conflict.uid1000/probe.json"
 # ... then nsdoctor's fix (keep-apparmor-profile-vendor-bwrap): codex-bwrap linked into disable/ and unloaded,
 # vendor-bwrap reloaded; vendor-bwrap alone attaches now.
 apply_aa_fix apparmor-conflict ubuntu_env
@@ -260,6 +381,12 @@ reset_case
 aa_install bwrap.complain "$UBU_AA"
 WRAP=ubuntu_env; LABEXEC="--env LD_PRELOAD=/lab/userns_shim.so"
 both apparmor-complain none "$UBU"
+# ... nsdoctor fix --apply and --undo, with a site rule in local/bwrap (mode 0640) that the undo must give back;
+# the profile is reloaded with it first, as an administrator who wrote it would have.
+setup_fix_case apparmor-complain-apply "$UBU_AA" ubuntu_env bwrap
+fix_case apparmor-complain-apply
+rm -f "$UBU_AA/local/bwrap"
+aa_load bwrap.complain
 # ... then nsdoctor's fix (apparmor-profile-bwrap-unconfined): complain -> unconfined in the file's flags,
 # `userns,` appended to local/bwrap, the profile reloaded.
 apply_aa_fix apparmor-complain ubuntu_env
@@ -275,6 +402,11 @@ reset_case
 aa_install steam-like /etc/apparmor.d
 BWRAP_VIA="aa-exec -p steam-like --"; PROBE_PROFILE=steam-like; CHECK_TOO=1
 both apparmor-parent-profile none "$DEB"
+# ... nsdoctor fix --apply and --undo, with the empty local/steam-like a package's postinst leaves.
+SNAP_TREES="/etc/sysctl.d=/etc/sysctl.d /etc/apparmor.d=/etc/apparmor.d"
+setup_fix_case apparmor-parent-profile-apply /etc/apparmor.d "" steam-like
+fix_case apparmor-parent-profile-apply
+rm -f /etc/apparmor.d/local/steam-like
 # ... then nsdoctor's fix (add-userns-to-steam-like): `userns,` appended to local/steam-like, the profile reloaded.
 CHECK_TOO=""
 apply_aa_fix apparmor-parent-profile
