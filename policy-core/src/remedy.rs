@@ -190,7 +190,7 @@ pub(crate) fn apparmor_restriction(ctx: &Ctx) -> Vec<Remediation> {
                 true,
                 &format!("the programs `{name}` confines regain user namespaces; its other rules stay. It must be `flags=(unconfined)` or allow everything bwrap does."),
             )
-            .cmd(format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}"))
+            .cmd(local_userns(&name))
             .cmd(format!("sudo apparmor_parser -r {}", sh(&pfile)))
             .verify(format!("sudo aa-status | grep -F '{name}'")),
             ctx,
@@ -745,6 +745,11 @@ pub(crate) fn unexplained(ctx: &Ctx) -> Vec<Remediation> {
     .cmd("nsdoctor probe --output nsdoctor-report.json")]
 }
 
+/// Adds `userns,` to a profile's `local/` override unless it is there (packaged profiles include that file).
+fn local_userns(name: &str) -> String {
+    format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}")
+}
+
 /// `FILE` for a profile: the file the scan found, else a lookup the operator runs.
 fn profile_file(name: &str, file: Option<&str>) -> String {
     match file {
@@ -801,7 +806,7 @@ pub(crate) fn profile_mode(ctx: &Ctx, name: &str, file: Option<&str>, mode: &str
             &format!("`{name}` stops mediating the program, as Ubuntu's own exemption profiles do; its {mode}-mode logging of that program ends. A package update may restore the vendor's file: tell the vendor (ValveSoftware/steam-for-linux#12620)."),
         )
         .cmd(format!("sudo sed -i -E '/^[[:space:]]*profile[[:space:]]+{name}[[:space:]]/s/(flags=\\([^)]*)\\b{mode}\\b/\\1unconfined/' {f}"))
-        .cmd(format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}"))
+        .cmd(local_userns(name))
         .cmd(format!("sudo apparmor_parser -r {f}"))
         .verify(format!("sudo aa-status --json | grep -o '\"{name}\": \"[a-z]*\"'   # expect unconfined"))
         .verify(under_profile(ctx, name)),
@@ -843,7 +848,7 @@ pub(crate) fn parent_profile(ctx: &Ctx, profile: &str) -> Vec<Remediation> {
             true,
             &format!("the program `{profile}` confines may create user namespaces (with capabilities inside them); everything else in its profile still applies. Needs AppArmor 4.0 userspace and a profile that includes <local/{profile}> (most packaged profiles do)."),
         )
-        .cmd(format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{profile} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{profile}"))
+        .cmd(local_userns(profile))
         .cmd(format!("sudo apparmor_parser -r {f}"))
         .verify(format!("nsdoctor check --apparmor-profile {profile}"))
         .verify(format!("aa-exec -p {profile} -- {}", sandbox_test(ctx))),
