@@ -1,6 +1,6 @@
 //! Remediation builders, least privilege first. Distro-aware where the fix differs (Ubuntu releases ship
 //! different AppArmor profiles; Debian ≤ 10 defaults `unprivileged_userns_clone` to 0; RHEL 7 differs from 8+).
-//! Facts and commands: host-policies.md §2.7, §3, §5.4, §6 and the citations there.
+//! Facts and commands: the distributions' documentation and the kernel and upstream sources cited at each builder.
 
 use crate::diagnosis::{Artifact, ArtifactKind, Remediation};
 use crate::ctx::Ctx;

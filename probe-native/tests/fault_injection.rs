@@ -246,7 +246,7 @@ fn seccomp_namespace_filter_in_systemd_service() {
     assert_eq!(r.process.seccomp_mode, Fact::Observed(2));
     assert_eq!(r.process.no_new_privs, Fact::Observed(true));
     assert!(r.platform.systemd_service.is_true());
-    // This VM carries a stray /.dockerenv (a Firecracker VM, host-policies.md §5.8): the scenario is a service on
+    // This VM carries a stray /.dockerenv (a Firecracker VM): the scenario is a service on
     // a bare host, so the container marker is cleared.
     let mut r = r;
     r.platform.docker = Fact::Observed(false);
@@ -288,7 +288,7 @@ fn seccomp_denies_netlink_socket_in_systemd_service() {
 #[test]
 fn seccomp_kill_on_mount_in_systemd_service() {
     require_root!();
-    // `SystemCallFilter=@system-service` without `SystemCallErrorNumber=`: mount(2) kills (host-policies.md §6).
+    // `SystemCallFilter=@system-service` without `SystemCallErrorNumber=`: mount(2) kills (systemd.exec(5)).
     let mut r = Run::new("seccomp-kill")
         .wrap(&["--seccomp-kill", "mount"])
         .probe(&["--as-user", "65534"])
@@ -354,7 +354,7 @@ fn capabilities_dropped_in_new_userns_like_ubuntu_apparmor() {
     assert_eq!(errno(&r, StepId::NetlinkNewaddr), "EPERM");
     assert_eq!(data(&r, StepId::NetlinkNewaddr, "nlmsg_error"), Some("-1"));
     assert_eq!(errno(&r, StepId::NetlinkNewlink), "EPERM");
-    // The AppArmor side this kernel lacks (host-policies.md §2): the restriction sysctl, AppArmor enabled, and
+    // The AppArmor side this kernel lacks: the restriction sysctl, AppArmor enabled, and
     // the label the kernel gives the new namespace.
     r.sysctl.apparmor_restrict_unprivileged_userns = Fact::Observed(1);
     r.lsm.apparmor_enabled = Fact::Observed(true);

@@ -56,7 +56,7 @@ def run(cmd, **kw):
 
 
 def clean_stderr(text):
-    # apparmor_parser always mentions the missing kernel interface when nothing is loaded (tooling.md §5).
+    # apparmor_parser always mentions the missing kernel interface when nothing is loaded (apparmor_parser 4.x prints it for every -Q -K run on a kernel without AppArmor).
     return "\n".join(l for l in text.splitlines()
                      if l.strip() and "Cache read/write disabled" not in l and "Kernel needs AppArmor" not in l)
 

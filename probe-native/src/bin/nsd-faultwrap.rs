@@ -1,6 +1,6 @@
 //! Test-only fault injection for nsdoctor's integration tests: recreates host policies this machine does not
 //! have, then execs the given command. Never changes host state: sysctl limits are written inside a throwaway
-//! user namespace (tooling.md Appendix A), the chroot lives in a private mount namespace, seccomp filters die
+//! user namespace (the `user.max_*` limits are per user namespace, kernel/ucount.c), the chroot lives in a private mount namespace, seccomp filters die
 //! with the process.
 //!
 //! ```text

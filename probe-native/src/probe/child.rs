@@ -1,6 +1,6 @@
 //! Forked children with a deadline. Every namespace syscall runs in a child forked from the
 //! single-threaded parent: `unshare(CLONE_NEWUSER)` fails with EINVAL in a multi-threaded caller
-//! (host-policies.md §0.6) and namespace changes are irreversible for a process. The child reports
+//! (unshare(2)) and namespace changes are irreversible for a process. The child reports
 //! over a pipe; the parent stops reading at the deadline, SIGKILLs the child's process group and
 //! reaps the child, so nothing outlives a run. Any number of children can be in flight: the parent sleeps in
 //! one `ppoll` over all their pipes and pidfds with one deadline ([`collect_all`]).

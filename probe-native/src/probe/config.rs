@@ -1,5 +1,5 @@
 //! What the sandbox needs, from the probed user's own config: OpenClaw (`agents.defaults.sandbox.mode`,
-//! `.backend`, `.docker.network`; peers.md §3.2: a docker/podman backend with network unset or `none` makes
+//! `.backend`, `.docker.network`; in OpenClaw a docker/podman backend with network unset or `none` makes
 //! Codex use `--unshare-net`) or Codex (`sandbox_mode`, `[sandbox_workspace_write] network_access`).
 //! OpenClaw's config path: `OPENCLAW_CONFIG_PATH`, else `$OPENCLAW_STATE_DIR/openclaw.json`, else
 //! `~/.openclaw/openclaw.json` (OpenClaw docs, `openclaw config file`).

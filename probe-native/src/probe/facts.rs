@@ -1,4 +1,4 @@
-//! Static facts (host-policies.md §1.4 P0, §5.8, §6): read-only looks at /proc, /sys, /etc and the environment.
+//! Static facts: read-only looks at /proc, /sys, /etc and the environment.
 //! Every read that fails becomes `Fact::Unavailable` with its errno; nothing here panics on host data.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The probe ladder (host-policies.md §1.4). Each part runs in its own forked child, after the child took on
+//! The probe ladder. Each part runs in its own forked child, after the child took on
 //! the probed user's identity and the unit's restrictions:
 //! * `main`: userns → setgroups → uid-map → gid-map → netns → mountns → mount-slave → mount-tmpfs → pidns →
 //!   proc-mount, one process, each step in the namespaces the earlier steps made (bwrap's order).

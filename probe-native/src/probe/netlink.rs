@@ -1,6 +1,6 @@
 //! The loopback setup bwrap does in a new net namespace (bubblewrap `network.c` `loopback_setup`: RTM_NEWADDR
 //! 127.0.0.1/8 then RTM_NEWLINK IFF_UP, each with NLM_F_ACK), done with our own rtnetlink requests so the
-//! kernel's `nlmsgerr.error` is read directly: bwrap prints a stale errno there (host-policies.md §0.3).
+//! kernel's `nlmsgerr.error` is read directly: bwrap prints a stale errno there (bubblewrap `network.c` reports `errno` after a netlink reply that carried the real error).
 
 use std::os::fd::{AsRawFd, OwnedFd};
 

@@ -1,4 +1,4 @@
-//! `--unit NAME.service`: the unit's properties from `systemctl show` (host-policies.md §6), and the
+//! `--unit NAME.service`: the unit's properties from `systemctl show` (systemd.exec(5)), and the
 //! seccomp-expressible ones turned into filters for the probe child. Value formats differ across systemd
 //! versions (a bitmask or names for `RestrictNamespaces=`, `kill` or empty for `SystemCallErrorNumber=`), so
 //! parsing is lenient and an unparsable value is recorded, not applied.

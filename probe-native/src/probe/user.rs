@@ -93,7 +93,7 @@ impl Setup {
             setresgid(t.gid, t.gid, t.gid).map_err(|e| format!("setresgid({}): {e}", t.gid))?;
             setresuid(t.uid, t.uid, t.uid).map_err(|e| format!("setresuid({}): {e}", t.uid))?;
             // Dropping ids from root clears the dumpable flag, which makes /proc/self/uid_map root-owned
-            // and the map write fail with EACCES (tooling.md §7 gotcha); the real service is dumpable.
+            // and the map write fail with EACCES (proc(5), "/proc/pid" ownership of non-dumpable processes); the real service is dumpable.
             nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))?;
         }
         // Before NoNewPrivileges, which would only allow a profile stacked on the current one.

@@ -4,7 +4,7 @@
 # Everything is downloaded with `apt-get download` and unpacked with `dpkg-deb -x` under one cache directory;
 # nothing is installed except, on request, plain shared libraries (nsd_apt_install_missing, always
 # --no-upgrade). Never `apt-get install qemu-system-x86`: on Debian 12 images that carry the qemu-utils 10
-# backport, apt would remove it (measured; ../shared/reference/kernel-lab.md, "Why QEMU is unpacked").
+# backport, apt would remove it (measured on Debian 12 with the qemu-utils 10 backport).
 #
 # Cached runs make no network access: a package whose .deb is already in the cache is not looked up again.
 
@@ -71,7 +71,7 @@ nsd_apt_install_missing() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   nsd_apt_update_once
-  # Refuse anything that would remove a package (qemu-utils 10 was lost that way; see kernel-lab.md).
+  # Refuse anything that would remove a package (qemu-utils 10 was lost that way).
   if apt-get -s install --no-install-recommends --no-upgrade "${missing[@]}" 2>/dev/null | grep -q '^Remv '; then
     nsd_log "refusing: installing ${missing[*]} would remove packages"
     return 1
@@ -81,7 +81,7 @@ nsd_apt_install_missing() {
 }
 
 # AppArmor 4.x parser from Debian 13 (trixie), unpacked and run with trixie's own loader and libc: Debian 12's
-# 3.0.8 cannot parse `abi <abi/4.0>` or `userns,` (../shared/reference/tooling.md §5). Sets NSD_AA4 (an array:
+# 3.0.8 cannot parse `abi <abi/4.0>` or `userns,`. Sets NSD_AA4 (an array:
 # the command to run) and NSD_AA4_BASE (the package's /etc/apparmor.d, for -b). Apt state is private to the cache.
 nsd_apparmor4() {
   local d=$NSD_CACHE/aa4

@@ -4,8 +4,7 @@
  * CAP_SYS_ADMIN create a user namespace and then moves the new credentials into the `unprivileged_userns`
  * profile (audit: "Userns create - transitioning profile"). Debian's 6.12 kernel has no such hook, so right
  * after a successful namespace creation with CLONE_NEWUSER this shim does the same transition itself by
- * writing "changeprofile unprivileged_userns" to /proc/self/attr/current. Same idea as the reference lab
- * (../shared/reference/kernel-lab.sh, userns_transition.c), extended:
+ * writing "changeprofile unprivileged_userns" to /proc/self/attr/current. It also:
  *   - wraps libc unshare(), and syscall(SYS_unshare) / syscall(SYS_clone) (bubblewrap creates its namespaces
  *     with a raw clone through syscall(); the transition then happens in the child, as on Ubuntu);
  *   - exempts callers with CAP_SYS_ADMIN (Ubuntu checks ns_capable(CAP_SYS_ADMIN)), not merely euid 0;
