@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""nsdoctor performance figures and budgets (issue 3.8, issue 6.4). Driven by `bench/run` (the table) and
+"""nsdoctor performance figures and budgets. Driven by `bench/run` (the table) and
 `bench/check` (the budgets, fast). See bench/README.md for what each row measures and why the budgets are what
 they are.
 
@@ -37,7 +37,7 @@ BUDGETS = {
     "check_vs_unshare": 3.0,
     # ... and against `bwrap --unshare-user --unshare-net --ro-bind / / true`.
     "check_vs_bwrap": 2.5,
-    # Peak RSS of `nsdoctor check --no-bwrap` (max over runs), MiB (issue 3.8).
+    # Peak RSS of `nsdoctor check --no-bwrap` (max over runs), MiB.
     "peak_rss_mib": 12.0,
     # `nsdoctor --version` against `/bin/true`: the CLI's own start-up (dynamic loading, clap).
     "startup_vs_true": 4.0,
@@ -46,7 +46,7 @@ BUDGETS = {
     # fixtures carry conflict, platform and guard-command remediations (longer outputs): the budget leaves the
     # headroom a loaded CI machine needs.
     "diagnose_us": 25.0,
-    # The error-text classifier: a 4 MiB text, ms (issue 6.2), extrapolated from the 2.9 MiB bench.
+    # The error-text classifier: a 4 MiB text, ms, extrapolated from the 2.9 MiB bench.
     "classify_4mib_ms": 100.0,
     # wasm-in-node against native for the same JSON-in, JSON-out call.
     "wasm_vs_native": 12.0,
