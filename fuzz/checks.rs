@@ -7,19 +7,22 @@
 // The probe's config discovery parsers, compiled straight from probe-native's sources (probe-native is a binary
 // crate; this keeps its library surface unchanged).
 #[allow(dead_code, clippy::all)]
-#[path = "../probe-native/src/probe/json5.rs"]
-pub(crate) mod json5;
-#[allow(dead_code, clippy::all)]
 #[path = "../probe-native/src/probe/config.rs"]
 mod config;
+#[allow(dead_code, clippy::all)]
+#[path = "../probe-native/src/probe/json5.rs"]
+pub(crate) mod json5;
 
 use std::sync::OnceLock;
 
-use policy_core::{ProbeReport, diagnose, diagnose_error_text_json, diagnose_json_bytes, input, render, render_json_str, symptoms};
+use policy_core::{
+    ProbeReport, diagnose, diagnose_error_text_json, diagnose_json_bytes, input, render, render_json_str, symptoms,
+};
 use serde_json::Value;
 
 fn is_error_json(s: &str) -> bool {
-    serde_json::from_str::<Value>(s).is_ok_and(|v| v.get("error").is_some_and(|e| e.get("message").is_some_and(Value::is_string)))
+    serde_json::from_str::<Value>(s)
+        .is_ok_and(|v| v.get("error").is_some_and(|e| e.get("message").is_some_and(Value::is_string)))
 }
 
 /// Report bytes → `parse_report` → `diagnose` → every renderer, plus the JSON adapters the web console uses.
@@ -190,12 +193,12 @@ pub fn config(data: &[u8]) {
     let parsed5 = json5::parse(s);
     let _ = config::from_openclaw(s);
     // serde_json stops at 128 levels, the JSON5 reader at 128 values deep: compare well below both.
-    if let Ok(v) = serde_json::from_str::<Value>(s) {
-        if depth(&v) < 100 {
-            match &parsed5 {
-                Ok(w) => assert!(same(&v, w), "JSON5 reader disagrees with serde_json: {v} vs {w}"),
-                Err(e) => panic!("JSON5 reader refused valid JSON: {e}"),
-            }
+    if let Ok(v) = serde_json::from_str::<Value>(s)
+        && depth(&v) < 100
+    {
+        match &parsed5 {
+            Ok(w) => assert!(same(&v, w), "JSON5 reader disagrees with serde_json: {v} vs {w}"),
+            Err(e) => panic!("JSON5 reader refused valid JSON: {e}"),
         }
     }
 }

@@ -21,7 +21,16 @@ pub(crate) struct Cand {
 }
 
 pub(crate) fn cand(code: &'static str, score: u32, confidence: Confidence, summary: String, why: &str) -> Cand {
-    Cand { code, score, confidence, severity: None, summary, evidence: Vec::new(), why: why.to_string(), remediations: Vec::new() }
+    Cand {
+        code,
+        score,
+        confidence,
+        severity: None,
+        summary,
+        evidence: Vec::new(),
+        why: why.to_string(),
+        remediations: Vec::new(),
+    }
 }
 
 impl Cand {
@@ -130,7 +139,8 @@ impl<'a> Ctx<'a> {
     }
     /// errno of the user-namespace creation step (plain, else the combined user+net call).
     pub(crate) fn userns_err(&self) -> Option<&str> {
-        self.err(StepId::Userns).or_else(|| if self.r.step(StepId::Userns).is_none() { self.err(StepId::FlagUserNet) } else { None })
+        self.err(StepId::Userns)
+            .or_else(|| if self.r.step(StepId::Userns).is_none() { self.err(StepId::FlagUserNet) } else { None })
     }
     pub(crate) fn userns_step(&self) -> StepId {
         if self.r.step(StepId::Userns).is_some() { StepId::Userns } else { StepId::FlagUserNet }
@@ -157,7 +167,13 @@ impl<'a> Ctx<'a> {
     pub(crate) fn text_create_errno(&self) -> Option<(&str, &Sym)> {
         for s in &self.syms {
             let e = match s.s.kind {
-                K::BwrapNoPermissions | K::BwrapCreateFailed | K::BwrapCreateEnospc | K::BwrapKernelNoUserns | K::UnshareFailed | K::CannotClone | K::UsernsEinval => s.s.errno,
+                K::BwrapNoPermissions
+                | K::BwrapCreateFailed
+                | K::BwrapCreateEnospc
+                | K::BwrapKernelNoUserns
+                | K::UnshareFailed
+                | K::CannotClone
+                | K::UsernsEinval => s.s.errno,
                 _ => None,
             };
             if let Some(e) = e {
@@ -206,12 +222,17 @@ impl<'a> Ctx<'a> {
         self.r.kernel.release.get().map(String::as_str)
     }
     pub(crate) fn rhel7(&self) -> bool {
-        (self.like("rhel") || self.like("centos") || self.distro_id() == Some("rhel") || self.distro_id() == Some("centos"))
+        (self.like("rhel")
+            || self.like("centos")
+            || self.distro_id() == Some("rhel")
+            || self.distro_id() == Some("centos"))
             && self.version_major() == Some(7)
             || self.kernel_release().is_some_and(|k| k.starts_with("3.10.0-") && k.contains(".el7"))
     }
     pub(crate) fn apparmor_on(&self) -> Option<bool> {
-        if self.r.lsm.apparmor_enabled.is_true() || self.r.lsm.active.get().is_some_and(|l| l.iter().any(|x| x == "apparmor")) {
+        if self.r.lsm.apparmor_enabled.is_true()
+            || self.r.lsm.active.get().is_some_and(|l| l.iter().any(|x| x == "apparmor"))
+        {
             return Some(true);
         }
         if self.r.lsm.apparmor_enabled.is_false() {
@@ -223,10 +244,24 @@ impl<'a> Ctx<'a> {
     pub(crate) fn restriction(&self) -> Option<(bool, Evidence)> {
         let s = &self.r.sysctl;
         if let Some(v) = s.apparmor_restrict_unprivileged_userns.get() {
-            return Some((*v == 1, ev("/sysctl/apparmor_restrict_unprivileged_userns", v.to_string(), "Ubuntu's AppArmor restriction of unprivileged user namespaces (1 = on)")));
+            return Some((
+                *v == 1,
+                ev(
+                    "/sysctl/apparmor_restrict_unprivileged_userns",
+                    v.to_string(),
+                    "Ubuntu's AppArmor restriction of unprivileged user namespaces (1 = on)",
+                ),
+            ));
         }
         s.apparmor_unconfined_restrictions_userns.get().map(|v| {
-            (*v == 1, ev("/sysctl/apparmor_unconfined_restrictions_userns", v.to_string(), "apparmorfs view of the same restriction (1 = on)"))
+            (
+                *v == 1,
+                ev(
+                    "/sysctl/apparmor_unconfined_restrictions_userns",
+                    v.to_string(),
+                    "apparmorfs view of the same restriction (1 = on)",
+                ),
+            )
         })
     }
     pub(crate) fn selinux_enforcing(&self) -> bool {
@@ -246,7 +281,10 @@ impl<'a> Ctx<'a> {
         if let Some(n) = self.r.process.seccomp_filters.get() {
             v.push(ev("/process/seccomp_filters", n.to_string(), "number of stacked seccomp filters"));
         }
-        if let Some(e) = self.step_ev(StepId::Clone3, "the kernel answers EINVAL/E2BIG for a bad clone3; ENOSYS or EPERM comes from a seccomp filter") {
+        if let Some(e) = self.step_ev(
+            StepId::Clone3,
+            "the kernel answers EINVAL/E2BIG for a bad clone3; ENOSYS or EPERM comes from a seccomp filter",
+        ) {
             if matches!(self.err(StepId::Clone3), Some("ENOSYS" | "EPERM")) {
                 v.push(e);
             }
@@ -269,23 +307,41 @@ impl<'a> Ctx<'a> {
                 return Some(ev(ptr, "true", format!("running inside {name}")));
             }
         }
-        self.cfg.container_runtime.map(|_| ev("/config/container_runtime", self.container().unwrap_or(""), "the sandbox config says it runs in a container"))
+        self.cfg.container_runtime.map(|_| {
+            ev(
+                "/config/container_runtime",
+                self.container().unwrap_or(""),
+                "the sandbox config says it runs in a container",
+            )
+        })
     }
     pub(crate) fn systemd(&self) -> bool {
-        self.r.platform.systemd_service.is_true() || self.cfg.manager == crate::config::ServiceManager::Systemd || self.r.unit.name.is_some()
+        self.r.platform.systemd_service.is_true()
+            || self.cfg.manager == crate::config::ServiceManager::Systemd
+            || self.r.unit.name.is_some()
     }
     pub(crate) fn systemd_ev(&self) -> Option<Evidence> {
         if self.r.platform.systemd_service.is_true() {
             let unit = self.r.platform.systemd_unit.get().cloned().unwrap_or_default();
-            return Some(ev("/platform/systemd_service", format!("true {unit}").trim().to_string(), "the sandbox runs inside a systemd service"));
+            return Some(ev(
+                "/platform/systemd_service",
+                format!("true {unit}").trim().to_string(),
+                "the sandbox runs inside a systemd service",
+            ));
         }
         if let Some(n) = &self.r.unit.name {
             return Some(ev("/unit/name", n.clone(), "the sandbox's systemd unit"));
         }
-        (self.cfg.manager == crate::config::ServiceManager::Systemd).then(|| ev("/config/manager", "systemd", "the sandbox config says a systemd unit runs it"))
+        (self.cfg.manager == crate::config::ServiceManager::Systemd)
+            .then(|| ev("/config/manager", "systemd", "the sandbox config says a systemd unit runs it"))
     }
     pub(crate) fn unit_name(&self) -> Option<String> {
-        self.r.unit.name.clone().or_else(|| self.cfg.unit.clone()).or_else(|| self.r.platform.systemd_unit.get().cloned())
+        self.r
+            .unit
+            .name
+            .clone()
+            .or_else(|| self.cfg.unit.clone())
+            .or_else(|| self.r.platform.systemd_unit.get().cloned())
     }
     /// `RestrictNamespaces=` is set to something restrictive.
     pub(crate) fn unit_restricts_ns(&self) -> Option<Evidence> {
@@ -295,7 +351,9 @@ impl<'a> Ctx<'a> {
             let l: Vec<&str> = t.split_whitespace().collect();
             !t.starts_with('~') && ["user", "net", "mnt", "pid"].iter().all(|n| l.contains(n))
         };
-        (!open).then(|| ev("/unit/restrict_namespaces", t, "the unit's RestrictNamespaces= forbids namespaces the sandbox needs"))
+        (!open).then(|| {
+            ev("/unit/restrict_namespaces", t, "the unit's RestrictNamespaces= forbids namespaces the sandbox needs")
+        })
     }
     pub(crate) fn nested_ctx(&self) -> Option<Evidence> {
         let p = &self.r.platform;
@@ -303,18 +361,30 @@ impl<'a> Ctx<'a> {
             return Some(ev("/platform/nested_bwrap", "true", "already inside a bwrap sandbox"));
         }
         if p.flatpak.is_true() {
-            return Some(ev("/platform/flatpak", "true", "inside a Flatpak sandbox (bwrap --disable-userns caps nested user namespaces)"));
+            return Some(ev(
+                "/platform/flatpak",
+                "true",
+                "inside a Flatpak sandbox (bwrap --disable-userns caps nested user namespaces)",
+            ));
         }
         if let Some(l) = self.label() {
             if l.contains("unpriv_bwrap") {
-                return Some(ev("/process/apparmor_label", l, "stacked with Ubuntu's unpriv_bwrap: a child of bwrap without capabilities"));
+                return Some(ev(
+                    "/process/apparmor_label",
+                    l,
+                    "stacked with Ubuntu's unpriv_bwrap: a child of bwrap without capabilities",
+                ));
             }
         }
         if p.in_userns.is_true() && self.container().is_none() {
             return Some(ev("/platform/in_userns", "true", "already inside a user namespace (non-identity uid_map)"));
         }
         if let Some(o) = self.r.confinement.outer_sandbox.get().filter(|o| !o.is_empty()) {
-            return Some(ev("/confinement/outer_sandbox", o.clone(), "inside this tool's sandbox (the marker it sets for the commands it runs)"));
+            return Some(ev(
+                "/confinement/outer_sandbox",
+                o.clone(),
+                "inside this tool's sandbox (the marker it sets for the commands it runs)",
+            ));
         }
         None
     }
@@ -331,7 +401,10 @@ impl<'a> Ctx<'a> {
     pub(crate) fn uses_bwrap(&self) -> bool {
         // Whole words only: "codex" is not "code".
         let t = self.cfg.tool.to_ascii_lowercase();
-        let own = ["chromium", "chrome", "electron", "podman", "buildah", "firefox", "brave", "vscode", "code", "slack", "discord"];
+        let own = [
+            "chromium", "chrome", "electron", "podman", "buildah", "firefox", "brave", "vscode", "code", "slack",
+            "discord",
+        ];
         self.cfg.bwrap_path.is_some()
             || self.r.config.bwrap_path.is_some()
             || self.r.bwrap.selected.is_some()
@@ -362,7 +435,11 @@ impl<'a> Ctx<'a> {
                 return true;
             }
         }
-        !(p.starts_with("/home/") || p.starts_with("/tmp/") || p.contains("/.codex/") || p.contains("/node_modules/") || p.starts_with("/root/"))
+        !(p.starts_with("/home/")
+            || p.starts_with("/tmp/")
+            || p.contains("/.codex/")
+            || p.contains("/node_modules/")
+            || p.starts_with("/root/"))
     }
     /// The sandbox replay (the sandbox's own argv), if it ran.
     pub(crate) fn sandbox_replay(&self) -> Option<(usize, &crate::report::Replay)> {
@@ -398,7 +475,11 @@ impl<'a> Ctx<'a> {
         let u = StepId::Userns;
         if let Some(l) = self.step_data(u, "label") {
             if l.contains("unprivileged_userns") || l.contains("unpriv_bwrap") {
-                v.extend(self.data_ev(u, "label", "the new user namespace was moved into a restricted AppArmor profile"));
+                v.extend(self.data_ev(
+                    u,
+                    "label",
+                    "the new user namespace was moved into a restricted AppArmor profile",
+                ));
             }
         }
         if let Some(c) = self.step_data(u, "cap_eff") {
@@ -410,8 +491,16 @@ impl<'a> Ctx<'a> {
             (StepId::Setgroups, &["EACCES", "EPERM"][..], "opening setgroups needs CAP_SYS_ADMIN in the new namespace"),
             (StepId::UidMap, &["EPERM", "EACCES"][..], "writing uid_map needs CAP_SYS_ADMIN in the new namespace"),
             (StepId::GidMap, &["EPERM", "EACCES"][..], "writing gid_map needs CAP_SYS_ADMIN in the new namespace"),
-            (StepId::NetlinkNewaddr, &["EPERM"][..], "configuring loopback needs CAP_NET_ADMIN over the new net namespace"),
-            (StepId::NetlinkNewlink, &["EPERM"][..], "bringing loopback up needs CAP_NET_ADMIN over the new net namespace"),
+            (
+                StepId::NetlinkNewaddr,
+                &["EPERM"][..],
+                "configuring loopback needs CAP_NET_ADMIN over the new net namespace",
+            ),
+            (
+                StepId::NetlinkNewlink,
+                &["EPERM"][..],
+                "bringing loopback up needs CAP_NET_ADMIN over the new net namespace",
+            ),
         ] {
             if self.err(id).is_some_and(|e| errs.contains(&e)) {
                 v.extend(self.step_ev(id, meaning));
@@ -435,7 +524,11 @@ impl<'a> Ctx<'a> {
                 if matches!(self.profile_mode(name).as_deref(), Some("complain" | "kill")) {
                     return None;
                 }
-                return Some(ev("/apparmor/profiles_for_bwrap", format!("{name} ({file})"), format!("an AppArmor profile attaches to {path}")));
+                return Some(ev(
+                    "/apparmor/profiles_for_bwrap",
+                    format!("{name} ({file})"),
+                    format!("an AppArmor profile attaches to {path}"),
+                ));
             }
             Attach::Conflict(_) => return None,
             Attach::None => {}
@@ -443,7 +536,11 @@ impl<'a> Ctx<'a> {
         if path == "/usr/bin/bwrap" && self.r.apparmor.bwrap_userns_restrict_file.is_true() {
             let loaded = self.r.apparmor.loaded_profiles.get();
             if loaded.is_none_or(|l| l.iter().any(|p| p == "bwrap")) {
-                return Some(ev("/apparmor/bwrap_userns_restrict_file", "true", "Ubuntu's bwrap-userns-restrict profile covers /usr/bin/bwrap"));
+                return Some(ev(
+                    "/apparmor/bwrap_userns_restrict_file",
+                    "true",
+                    "Ubuntu's bwrap-userns-restrict profile covers /usr/bin/bwrap",
+                ));
             }
         }
         None
@@ -455,7 +552,8 @@ impl<'a> Ctx<'a> {
         let Some(m) = self.r.apparmor.profiles_for_bwrap.get() else { return Attach::None };
         let attach = self.r.apparmor.profile_attachments.get();
         let glob = |name: &str| attach.and_then(|a| a.get(name)).is_some_and(|a| a.contains(['*', '?', '[', '{', '@']));
-        let exact: Vec<(&str, &str)> = m.iter().filter(|(n, _)| !glob(n)).map(|(n, f)| (n.as_str(), f.as_str())).collect();
+        let exact: Vec<(&str, &str)> =
+            m.iter().filter(|(n, _)| !glob(n)).map(|(n, f)| (n.as_str(), f.as_str())).collect();
         let pick = if exact.is_empty() { m.iter().map(|(n, f)| (n.as_str(), f.as_str())).collect() } else { exact };
         match pick.as_slice() {
             [] => Attach::None,
@@ -470,7 +568,12 @@ impl<'a> Ctx<'a> {
         }
     }
     fn exact(&self, name: &str) -> bool {
-        self.r.apparmor.profile_attachments.get().and_then(|a| a.get(name)).is_none_or(|a| !a.contains(['*', '?', '[', '{', '@']))
+        self.r
+            .apparmor
+            .profile_attachments
+            .get()
+            .and_then(|a| a.get(name))
+            .is_none_or(|a| !a.contains(['*', '?', '[', '{', '@']))
     }
     /// A profile's mode: the loaded mode when readable, else the one its file declares (`flags=`).
     pub(crate) fn profile_mode(&self, name: &str) -> Option<String> {
@@ -478,7 +581,10 @@ impl<'a> Ctx<'a> {
             return Some(m.clone());
         }
         let flags = self.r.apparmor.profile_flags.get()?.get(name)?;
-        let mode = ["kill", "complain", "unconfined", "prompt"].into_iter().find(|m| flags.split(',').any(|f| f.trim() == *m)).unwrap_or("enforce");
+        let mode = ["kill", "complain", "unconfined", "prompt"]
+            .into_iter()
+            .find(|m| flags.split(',').any(|f| f.trim() == *m))
+            .unwrap_or("enforce");
         Some(mode.to_string())
     }
     /// Where the profile's mode was read: the loaded policy, or the file's flags.
@@ -489,7 +595,11 @@ impl<'a> Ctx<'a> {
             ev(format!("/apparmor/profile_modes/{name}"), mode, "the mode the profile is loaded in")
         } else {
             let flags = self.r.apparmor.profile_flags.get().and_then(|f| f.get(name)).cloned().unwrap_or_default();
-            ev(format!("/apparmor/profile_flags/{name}"), format!("flags=({flags})"), format!("the profile's file declares {mode} mode"))
+            ev(
+                format!("/apparmor/profile_flags/{name}"),
+                format!("flags=({flags})"),
+                format!("the profile's file declares {mode} mode"),
+            )
         })
     }
     pub(crate) fn relevant_failures(&self) -> Vec<StepId> {
@@ -501,7 +611,11 @@ impl<'a> Ctx<'a> {
             }
             let rel = match s.id {
                 StepId::Userns | StepId::Setgroups | StepId::UidMap | StepId::GidMap => c.user,
-                StepId::FlagUserNet | StepId::Netns | StepId::NetlinkSocket | StepId::NetlinkNewaddr | StepId::NetlinkNewlink => self.needs_netns(),
+                StepId::FlagUserNet
+                | StepId::Netns
+                | StepId::NetlinkSocket
+                | StepId::NetlinkNewaddr
+                | StepId::NetlinkNewlink => self.needs_netns(),
                 StepId::Mountns | StepId::MountSlave | StepId::MountTmpfs => c.mount,
                 StepId::Pidns => c.pid,
                 StepId::ProcMount => c.proc,
@@ -514,7 +628,6 @@ impl<'a> Ctx<'a> {
         v
     }
 }
-
 
 /// Whether capability `bit` is set in a `/proc/PID/status` hex mask.
 /// The profiles under /etc/apparmor.d that match the sandbox's bwrap, as the kernel resolves them.
@@ -534,9 +647,15 @@ pub(crate) fn has_cap(hex: &str, bit: u32) -> Option<bool> {
 /// The container runtime the report's markers show (gVisor before Kubernetes before Podman before Docker
 /// before LXC: the more specific marker wins).
 pub(crate) fn platform_container(p: &crate::report::Platform) -> Option<&'static str> {
-    [(&p.gvisor, "gvisor"), (&p.kubernetes, "kubernetes"), (&p.podman, "podman"), (&p.docker, "docker"), (&p.lxc, "lxc")]
-        .into_iter()
-        .find_map(|(f, name)| f.is_true().then_some(name))
+    [
+        (&p.gvisor, "gvisor"),
+        (&p.kubernetes, "kubernetes"),
+        (&p.podman, "podman"),
+        (&p.docker, "docker"),
+        (&p.lxc, "lxc"),
+    ]
+    .into_iter()
+    .find_map(|(f, name)| f.is_true().then_some(name))
 }
 
 /// A configured container runtime by the name the markers use.
@@ -555,6 +674,9 @@ pub(crate) fn runtime_name(c: crate::config::ContainerRuntime) -> &'static str {
 pub(crate) fn version_num(v: &str) -> Option<u32> {
     let mut it = v.split('.');
     let major: u32 = it.next()?.trim().parse().ok()?;
-    let minor: u32 = it.next().and_then(|m| m.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()).unwrap_or(0);
+    let minor: u32 = it
+        .next()
+        .and_then(|m| m.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok())
+        .unwrap_or(0);
     major.checked_mul(100)?.checked_add(minor.min(99))
 }

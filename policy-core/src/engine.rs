@@ -8,10 +8,11 @@
 use crate::causes::observe::{self, Obs, TextContext};
 use crate::causes::{self, Facts, Ranked};
 use crate::config::SandboxConfig;
-use crate::diagnosis::{
-    Cause, Confidence, DIAGNOSIS_SCHEMA_VERSION, Diagnosis, Evidence, Finding, InputKind, Remediation, Severity, Verdict,
-};
 use crate::ctx::{Cand, Ctx, cand, ev};
+use crate::diagnosis::{
+    Cause, Confidence, DIAGNOSIS_SCHEMA_VERSION, Diagnosis, Evidence, Finding, InputKind, Remediation, Severity,
+    Verdict,
+};
 use crate::remedy;
 use crate::report::{ProbeReport, ReplayExit};
 use crate::rules;
@@ -49,42 +50,101 @@ fn replay_disagrees_with_ladder(c: &Ctx) -> Option<Cand> {
         "The probe's own steps all succeed, yet the real bwrap fails: something attached to the bwrap binary or its arguments (an AppArmor profile for its path, a broken setuid bit, a missing file) differs from the probe.".to_string()
     };
     Some(
-        cand("NSD191", if ok { 25 } else { 50 }, Confidence::Medium, summary, "the disagreement points at the bwrap binary rather than the kernel")
-            .sev(if ok { Severity::Info } else { Severity::Warning })
-            .ev(c.replay_ev())
-            .ev(c.sandbox_replay().map(|(i, r)| ev(format!("/replays/{i}/stderr"), r.stderr.lines().next().unwrap_or("").to_string(), "bwrap's message")))
-            .ev(c.r.bwrap.selected.as_ref().map(|p| ev("/bwrap/selected", p.clone(), "the bwrap the sandbox runs"))),
+        cand(
+            "NSD191",
+            if ok { 25 } else { 50 },
+            Confidence::Medium,
+            summary,
+            "the disagreement points at the bwrap binary rather than the kernel",
+        )
+        .sev(if ok { Severity::Info } else { Severity::Warning })
+        .ev(c.replay_ev())
+        .ev(c.sandbox_replay().map(|(i, r)| {
+            ev(format!("/replays/{i}/stderr"), r.stderr.lines().next().unwrap_or("").to_string(), "bwrap's message")
+        }))
+        .ev(c
+            .r
+            .bwrap
+            .selected
+            .as_ref()
+            .map(|p| ev("/bwrap/selected", p.clone(), "the bwrap the sandbox runs"))),
     )
 }
 
 /// The operator-facing account of one cause for the observations it explains.
 fn ranked_summary(r: &Ranked) -> String {
     let what = match r.cause {
-        Cause::ApparmorUsernsRestriction => "AppArmor restricts unprivileged user namespaces here (Ubuntu 23.10+/24.04+ or a host profile without `userns,`): creation is denied with EACCES, or the new namespace is moved into `unprivileged_userns`, which has no capabilities, so setgroups, the id maps, loopback and mounts fail next. The fix is an AppArmor profile with `userns,` for the binary that creates the namespaces.",
-        Cause::UnprivilegedUsernsCloneDisabled => "The kernel switch `kernel.unprivileged_userns_clone` (Debian/Arch patch; 0 by default on Debian 10 and older and on linux-hardened) is 0, so only root may create user namespaces: EPERM at creation.",
-        Cause::UsernsLimitZero => "A `user.max_*_namespaces` limit is 0 or used up (RHEL/CentOS 7.4+ default 0; hardening guides): creation fails with ENOSPC (EINVAL on RHEL 7 kernels).",
-        Cause::NestedUsernsLimit => "This runs inside another sandbox (Flatpak, bwrap, an agent's sandbox) that forbids a further user namespace or leaves it without capabilities.",
-        Cause::ContainerSeccomp => "The container runtime's seccomp profile refuses to create namespaces (Docker/containerd/Kubernetes defaults allow clone/unshare with namespace flags only with CAP_SYS_ADMIN; clone3 gets ENOSYS). Programs then blame a kernel sysctl.",
-        Cause::ContainerNoCaps => "Root inside a container without CAP_SYS_ADMIN creates mount/pid/net namespaces directly and gets EPERM; creating a user namespace first, or granting the capability, gets past it.",
-        Cause::ContainerApparmorProfile => "The container's AppArmor profile (`docker-default`, LXC's container profile) denies mounts and, with AppArmor 4, user namespaces: EACCES.",
-        Cause::ProcMountRestricted => "Mounting a new /proc is refused because the /proc this runs under is masked or overmounted (container runtimes' masked paths, another filesystem mounted inside /proc): the kernel only allows a new procfs where the existing one is fully visible.",
-        Cause::SystemdUnitHardening => "The systemd unit that runs this restricts it (`RestrictNamespaces=`, `SystemCallFilter=`, `RestrictAddressFamilies=`, `ProtectKernelTunables=`/`ProcSubset=`, `PrivateUsers=`, NoNewPrivileges): the sandbox inherits those limits.",
-        Cause::SelinuxDenial => "SELinux denies the user namespace (`user_namespace { create }`, kernel 6.1+) or the sandbox's mounts for this process's domain: EACCES.",
-        Cause::SetuidSandboxBroken => "The setuid sandbox helper cannot work: Chromium's `chrome-sandbox` must be root-owned with mode 4755 on a filesystem without nosuid, and a setuid bwrap needs its privileges; this is the fallback when unprivileged user namespaces are unavailable.",
-        Cause::NewuidmapBroken => "The id-map helpers newuidmap/newgidmap (package uidmap / shadow-utils) failed: missing, without their setuid bit or file capabilities, or the user has no /etc/subuid and /etc/subgid range.",
-        Cause::Wsl1NoUserns => "WSL1 translates Linux syscalls and has no namespaces: creation fails with EINVAL. Use WSL2.",
-        Cause::KernelNoUserns => "This kernel does not provide user namespaces (built without CONFIG_USER_NS, older than 3.8, EL6, or RHEL/CentOS 7 before 7.4 where `user_namespace.enable=0`): creation fails with EINVAL.",
-        Cause::Chroot => "The caller runs in a chroot; the kernel refuses to create user namespaces for chrooted processes (EPERM), and programs misleadingly blame the sysctl.",
-        Cause::GvisorLoopback => "Inside gVisor the new network namespace's loopback is configured already, so the sandbox's own RTM_NEWADDR fails.",
-        Cause::MultithreadedCaller => "unshare(CLONE_NEWUSER) returns EINVAL when the calling process has more than one thread (Go, the JVM, Node, a Python program with threads): the program must fork a single-threaded helper first.",
-        Cause::ApparmorAttachmentConflict => "Two AppArmor profiles attach to the same bwrap path, so the kernel attaches neither and bwrap is restricted as an unconfined program.",
-        Cause::ApparmorProfileMode => "The AppArmor profile that should exempt the sandbox is in complain or kill mode, which still mediates it.",
-        Cause::OuterConfinement => "The program that starts the sandbox is itself confined (its own AppArmor profile, a snap), and bwrap inherits that confinement whatever the host allows.",
-        Cause::BwrapVersion => "bwrap is older than the options the tool passes and stops with `Unknown option` before creating any namespace. The fix is a newer bubblewrap or the tool's bundled copy.",
+        Cause::ApparmorUsernsRestriction => {
+            "AppArmor restricts unprivileged user namespaces here (Ubuntu 23.10+/24.04+ or a host profile without `userns,`): creation is denied with EACCES, or the new namespace is moved into `unprivileged_userns`, which has no capabilities, so setgroups, the id maps, loopback and mounts fail next. The fix is an AppArmor profile with `userns,` for the binary that creates the namespaces."
+        }
+        Cause::UnprivilegedUsernsCloneDisabled => {
+            "The kernel switch `kernel.unprivileged_userns_clone` (Debian/Arch patch; 0 by default on Debian 10 and older and on linux-hardened) is 0, so only root may create user namespaces: EPERM at creation."
+        }
+        Cause::UsernsLimitZero => {
+            "A `user.max_*_namespaces` limit is 0 or used up (RHEL/CentOS 7.4+ default 0; hardening guides): creation fails with ENOSPC (EINVAL on RHEL 7 kernels)."
+        }
+        Cause::NestedUsernsLimit => {
+            "This runs inside another sandbox (Flatpak, bwrap, an agent's sandbox) that forbids a further user namespace or leaves it without capabilities."
+        }
+        Cause::ContainerSeccomp => {
+            "The container runtime's seccomp profile refuses to create namespaces (Docker/containerd/Kubernetes defaults allow clone/unshare with namespace flags only with CAP_SYS_ADMIN; clone3 gets ENOSYS). Programs then blame a kernel sysctl."
+        }
+        Cause::ContainerNoCaps => {
+            "Root inside a container without CAP_SYS_ADMIN creates mount/pid/net namespaces directly and gets EPERM; creating a user namespace first, or granting the capability, gets past it."
+        }
+        Cause::ContainerApparmorProfile => {
+            "The container's AppArmor profile (`docker-default`, LXC's container profile) denies mounts and, with AppArmor 4, user namespaces: EACCES."
+        }
+        Cause::ProcMountRestricted => {
+            "Mounting a new /proc is refused because the /proc this runs under is masked or overmounted (container runtimes' masked paths, another filesystem mounted inside /proc): the kernel only allows a new procfs where the existing one is fully visible."
+        }
+        Cause::SystemdUnitHardening => {
+            "The systemd unit that runs this restricts it (`RestrictNamespaces=`, `SystemCallFilter=`, `RestrictAddressFamilies=`, `ProtectKernelTunables=`/`ProcSubset=`, `PrivateUsers=`, NoNewPrivileges): the sandbox inherits those limits."
+        }
+        Cause::SelinuxDenial => {
+            "SELinux denies the user namespace (`user_namespace { create }`, kernel 6.1+) or the sandbox's mounts for this process's domain: EACCES."
+        }
+        Cause::SetuidSandboxBroken => {
+            "The setuid sandbox helper cannot work: Chromium's `chrome-sandbox` must be root-owned with mode 4755 on a filesystem without nosuid, and a setuid bwrap needs its privileges; this is the fallback when unprivileged user namespaces are unavailable."
+        }
+        Cause::NewuidmapBroken => {
+            "The id-map helpers newuidmap/newgidmap (package uidmap / shadow-utils) failed: missing, without their setuid bit or file capabilities, or the user has no /etc/subuid and /etc/subgid range."
+        }
+        Cause::Wsl1NoUserns => {
+            "WSL1 translates Linux syscalls and has no namespaces: creation fails with EINVAL. Use WSL2."
+        }
+        Cause::KernelNoUserns => {
+            "This kernel does not provide user namespaces (built without CONFIG_USER_NS, older than 3.8, EL6, or RHEL/CentOS 7 before 7.4 where `user_namespace.enable=0`): creation fails with EINVAL."
+        }
+        Cause::Chroot => {
+            "The caller runs in a chroot; the kernel refuses to create user namespaces for chrooted processes (EPERM), and programs misleadingly blame the sysctl."
+        }
+        Cause::GvisorLoopback => {
+            "Inside gVisor the new network namespace's loopback is configured already, so the sandbox's own RTM_NEWADDR fails."
+        }
+        Cause::MultithreadedCaller => {
+            "unshare(CLONE_NEWUSER) returns EINVAL when the calling process has more than one thread (Go, the JVM, Node, a Python program with threads): the program must fork a single-threaded helper first."
+        }
+        Cause::ApparmorAttachmentConflict => {
+            "Two AppArmor profiles attach to the same bwrap path, so the kernel attaches neither and bwrap is restricted as an unconfined program."
+        }
+        Cause::ApparmorProfileMode => {
+            "The AppArmor profile that should exempt the sandbox is in complain or kill mode, which still mediates it."
+        }
+        Cause::OuterConfinement => {
+            "The program that starts the sandbox is itself confined (its own AppArmor profile, a snap), and bwrap inherits that confinement whatever the host allows."
+        }
+        Cause::BwrapVersion => {
+            "bwrap is older than the options the tool passes and stops with `Unknown option` before creating any namespace. The fix is a newer bubblewrap or the tool's bundled copy."
+        }
         Cause::Unknown => "",
     };
     match r.primary() {
-        Some(o) => format!("{what} Read: {} failed{}.", o.op.describe(), o.errno.map(|e| format!(" with {e}")).unwrap_or_default()),
+        Some(o) => format!(
+            "{what} Read: {} failed{}.",
+            o.op.describe(),
+            o.errno.map(|e| format!(" with {e}")).unwrap_or_default()
+        ),
         None => what.to_string(),
     }
 }
@@ -115,7 +175,9 @@ fn ranked_fixes(c: &Ctx, code: &str) -> Vec<Remediation> {
         "NSD173" => remedy::chroot(),
         "NSD174" => remedy::multithreaded(),
         "NSD175" => remedy::bwrap_upgrade(c, "0.9.0"),
-        "NSD181" => remedy::parent_profile(c, c.r.confinement.apparmor_profile.as_deref().unwrap_or("<the starter's profile>")),
+        "NSD181" => {
+            remedy::parent_profile(c, c.r.confinement.apparmor_profile.as_deref().unwrap_or("<the starter's profile>"))
+        }
         _ => remedy::unexplained(c),
     }
 }
@@ -129,13 +191,15 @@ fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> V
     let ranked = &diff.ranked;
     let n = ranked.len();
     for (i, r) in ranked.iter().take(MAX_DIFFERENTIAL).enumerate() {
-        let score = u32::try_from(MAX_DIFFERENTIAL.saturating_sub(i)).unwrap_or(0).saturating_mul(10).saturating_add(10);
+        let score =
+            u32::try_from(MAX_DIFFERENTIAL.saturating_sub(i)).unwrap_or(0).saturating_mul(10).saturating_add(10);
         let mut why: Vec<String> = r.reasons.iter().map(|s| (*s).to_string()).collect();
         if i == 0 && n > 1 {
             why.push("the best fit of every cause nsdoctor knows for what was read and the stated facts".to_string());
         }
         if i == 0 && !diff.ruled_out.is_empty() {
-            let out: Vec<String> = diff.ruled_out.iter().map(|(cause, w)| format!("{} ({w})", cause.as_str())).collect();
+            let out: Vec<String> =
+                diff.ruled_out.iter().map(|(cause, w)| format!("{} ({w})", cause.as_str())).collect();
             why.push(format!("ruled out by the facts: {}", out.join(", ")));
         } else if i > 0 {
             why.insert(0, "an alternative that also fits".to_string());
@@ -146,7 +210,11 @@ fn ranked_candidates(c: &Ctx, diff: &causes::Differential, cap: Confidence) -> V
             _ => Confidence::High,
         };
         // The best fit is explained in full; an alternative in its first sentence (its doc is one `explain` away).
-        let summary = if i == 0 { ranked_summary(r) } else { format!("Would also explain it: {}", first_sentence(&ranked_summary(r))) };
+        let summary = if i == 0 {
+            ranked_summary(r)
+        } else {
+            format!("Would also explain it: {}", first_sentence(&ranked_summary(r)))
+        };
         let mut cd = cand(r.code, score, confidence, summary, &why.join("; "));
         // An alternative is at most as severe as the best fit: a warning-level top cause (a multi-threaded
         // caller) is not made blocking by a less likely candidate.
@@ -196,7 +264,10 @@ fn obs_ev(o: &Obs) -> Evidence {
 /// The facts view and observations of a report: probe steps, the sandbox's replays and a pasted text.
 fn observations(c: &Ctx) -> (Vec<Obs>, Facts) {
     let mut obs = Vec::new();
-    let mut tc = TextContext { tool_about_ns: observe::names_ns_step(&c.cfg.tool.to_ascii_lowercase()), ..TextContext::default() };
+    let mut tc = TextContext {
+        tool_about_ns: observe::names_ns_step(&c.cfg.tool.to_ascii_lowercase()),
+        ..TextContext::default()
+    };
     if let Some(t) = &c.r.observed_error {
         observe::read_text(t, "/observed_error", &mut obs, &mut tc);
     }
@@ -286,7 +357,9 @@ fn unexplained_failure(c: &Ctx) -> Option<Cand> {
 
 fn headline(verdict: Verdict, top: Option<&Finding>, cfg: &SandboxConfig) -> String {
     match (verdict, top) {
-        (Verdict::Ok, Some(f)) if f.severity == Severity::Info => format!("the {} sandbox can create the namespaces it needs ({})", cfg.tool, f.name),
+        (Verdict::Ok, Some(f)) if f.severity == Severity::Info => {
+            format!("the {} sandbox can create the namespaces it needs ({})", cfg.tool, f.name)
+        }
         (Verdict::Ok, _) => format!("the {} sandbox can create the namespaces it needs", cfg.tool),
         (_, Some(f)) => format!("{} (cause: {})", f.title, f.cause.as_str()),
         (_, None) => "no finding".to_string(),
@@ -316,7 +389,16 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
     if !explained && !nothing_read {
         if !text_only && !ctx.relevant_failures().is_empty() {
             let (obs, facts) = observations(&ctx);
-            let relevant: Vec<Obs> = obs.into_iter().filter(|o| o.pointer.starts_with("/replays/") || ctx.relevant_failures().iter().any(|id| r.step_index(*id).is_some_and(|i| o.pointer == format!("/steps/{i}/result")))).collect();
+            let relevant: Vec<Obs> = obs
+                .into_iter()
+                .filter(|o| {
+                    o.pointer.starts_with("/replays/")
+                        || ctx
+                            .relevant_failures()
+                            .iter()
+                            .any(|id| r.step_index(*id).is_some_and(|i| o.pointer == format!("/steps/{i}/result")))
+                })
+                .collect();
             let mut diff = causes::rank(&relevant, &facts);
             diff.ranked.retain(|x| x.score > 0);
             // The facts rule out every mechanism but one: that one, with medium confidence.
@@ -373,7 +455,11 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
         let extra = remedy::platform(&ctx, top.cause);
         if !extra.is_empty() {
             if let Some(p) = ctx.r.platform.ci_platform.get() {
-                top.evidence.push(ev("/platform/ci_platform", p.clone(), "the platform decides which fix may be applied"));
+                top.evidence.push(ev(
+                    "/platform/ci_platform",
+                    p.clone(),
+                    "the platform decides which fix may be applied",
+                ));
             }
             top.remediations.splice(0..0, extra);
         }
@@ -428,15 +514,27 @@ fn confirm_for(cause: Cause) -> &'static [&'static str] {
             "sudo journalctl -k | grep -E 'apparmor=\"(AUDIT|DENIED)\".*(userns|unprivileged_userns|unpriv_bwrap)'",
         ],
         Cause::UnprivilegedUsernsCloneDisabled => &["cat /proc/sys/kernel/unprivileged_userns_clone"],
-        Cause::UsernsLimitZero | Cause::NestedUsernsLimit => &["sysctl user.max_user_namespaces user.max_net_namespaces user.max_mnt_namespaces user.max_pid_namespaces", "cat /proc/self/uid_map"],
-        Cause::ContainerSeccomp | Cause::ContainerNoCaps => &["grep -E '^(Seccomp|NoNewPrivs|CapEff)' /proc/self/status"],
-        Cause::SystemdUnitHardening => &["systemctl show <unit> -p RestrictNamespaces -p SystemCallFilter -p RestrictAddressFamilies -p ProtectKernelTunables -p ProcSubset"],
+        Cause::UsernsLimitZero | Cause::NestedUsernsLimit => &[
+            "sysctl user.max_user_namespaces user.max_net_namespaces user.max_mnt_namespaces user.max_pid_namespaces",
+            "cat /proc/self/uid_map",
+        ],
+        Cause::ContainerSeccomp | Cause::ContainerNoCaps => {
+            &["grep -E '^(Seccomp|NoNewPrivs|CapEff)' /proc/self/status"]
+        }
+        Cause::SystemdUnitHardening => &[
+            "systemctl show <unit> -p RestrictNamespaces -p SystemCallFilter -p RestrictAddressFamilies -p ProtectKernelTunables -p ProcSubset",
+        ],
         Cause::SelinuxDenial => &["getenforce", "sudo ausearch -m AVC -ts recent"],
         Cause::ContainerApparmorProfile => &["cat /proc/self/attr/current"],
         Cause::ProcMountRestricted => &["grep ' /proc/' /proc/self/mountinfo"],
-        Cause::Wsl1NoUserns | Cause::KernelNoUserns | Cause::GvisorLoopback => &["cat /proc/version", "ls /proc/self/ns/"],
+        Cause::Wsl1NoUserns | Cause::KernelNoUserns | Cause::GvisorLoopback => {
+            &["cat /proc/version", "ls /proc/self/ns/"]
+        }
         Cause::Chroot => &["ls -di / /proc/1/root"],
-        Cause::ApparmorAttachmentConflict | Cause::ApparmorProfileMode => &["sudo aa-status", "sudo grep -lE '^[[:space:]]*profile[[:space:]]+[^[:space:]]+[[:space:]]+/usr/bin/bwrap' /etc/apparmor.d/*"],
+        Cause::ApparmorAttachmentConflict | Cause::ApparmorProfileMode => &[
+            "sudo aa-status",
+            "sudo grep -lE '^[[:space:]]*profile[[:space:]]+[^[:space:]]+[[:space:]]+/usr/bin/bwrap' /etc/apparmor.d/*",
+        ],
         Cause::OuterConfinement => &["cat /proc/$PPID/attr/current", "echo \"$SNAP_NAME\""],
         Cause::BwrapVersion => &["bwrap --version"],
         Cause::SetuidSandboxBroken | Cause::NewuidmapBroken | Cause::MultithreadedCaller | Cause::Unknown => &[],

@@ -80,18 +80,33 @@ pub const CATALOGUE: &[(&str, Applies)] = &[
     ("add-userns-to-*", Applies::Host(Kind::LocalUserns)),
     ("apparmor-profile-*", Applies::Host(Kind::FlagsUnconfined)),
     ("systemd-*", Applies::Host(Kind::SystemdDropin)),
-    ("aa-disable-*", Applies::Manual("disabling a profile leaves the program unconfined: an operator's decision, printed only")),
+    (
+        "aa-disable-*",
+        Applies::Manual("disabling a profile leaves the program unconfined: an operator's decision, printed only"),
+    ),
     ("add-userns-to-profile", Applies::Manual("the confining profile's file is not known from the report")),
     ("allow-userns-for-app", Applies::Manual("a change in the application's own configuration")),
     ("codex-bundled-bwrap", Applies::Manual("a change in how the tool is installed")),
     ("codex-landlock-fallback", Applies::Manual("a change in the tool's own configuration")),
-    ("container-*", Applies::Manual("the container runtime's flags are set where the container is started, not inside it")),
-    ("docker-*", Applies::Manual("the container runtime's flags are set where the container is started, not inside it")),
-    ("podman-*", Applies::Manual("the container runtime's flags are set where the container is started, not inside it")),
+    (
+        "container-*",
+        Applies::Manual("the container runtime's flags are set where the container is started, not inside it"),
+    ),
+    (
+        "docker-*",
+        Applies::Manual("the container runtime's flags are set where the container is started, not inside it"),
+    ),
+    (
+        "podman-*",
+        Applies::Manual("the container runtime's flags are set where the container is started, not inside it"),
+    ),
     ("lxc-*", Applies::Manual("the container's configuration lives on its host")),
     ("kubernetes-*", Applies::Manual("a pod spec and node profiles, applied through the cluster")),
     ("selinux-*", Applies::Manual("an SELinux policy change is reviewed and loaded by the policy's owner")),
-    ("devcontainer-run-args", Applies::Manual("the platform starts the container; its options are set in the project's configuration")),
+    (
+        "devcontainer-run-args",
+        Applies::Manual("the platform starts the container; its options are set in the project's configuration"),
+    ),
     ("github-actions-*", Applies::Manual("a workflow step, applied by the CI job itself")),
     ("self-hosted-runner-profile", Applies::Manual("advice: the profile fix below applies")),
     ("use-the-platform-as-the-boundary", Applies::Manual("a managed platform: nothing on the node can be changed")),
@@ -118,7 +133,10 @@ pub const CATALOGUE: &[(&str, Applies)] = &[
     ("use-unshare-user", Applies::Manual("a change in how the tool starts bwrap")),
     ("wsl2", Applies::Manual("a different WSL version")),
     ("codex-no-proc", Applies::Manual("a change in the tool's own configuration")),
-    ("privileged-container", Applies::Manual("the container runtime's flags are set where the container is started, not inside it")),
+    (
+        "privileged-container",
+        Applies::Manual("the container runtime's flags are set where the container is started, not inside it"),
+    ),
     ("setuid-bwrap", Applies::Manual("making bwrap set-uid is a packaging decision with its own risks: printed only")),
 ];
 
@@ -139,35 +157,75 @@ pub fn applies(id: &str) -> Option<Applies> {
 #[serde(rename_all = "kebab-case", tag = "op")]
 pub enum Step {
     /// Install a file atomically (mode 0644).
-    WriteFile { path: String, content: String },
+    WriteFile {
+        path: String,
+        content: String,
+    },
     /// Append a line unless it is there.
-    AppendLine { path: String, line: String },
+    AppendLine {
+        path: String,
+        line: String,
+    },
     /// Turn `from` into `unconfined` in the `flags=(…)` of profile `profile`'s header in `path`.
-    SetFlags { path: String, profile: String, from: String },
+    SetFlags {
+        path: String,
+        profile: String,
+        from: String,
+    },
     /// A symlink `link` → `target` (aa-disable's /etc/apparmor.d/disable/ link).
-    Symlink { target: String, link: String },
-    Sysctl { key: String, value: String },
-    ApparmorLoad { path: String },
-    ApparmorUnload { path: String },
+    Symlink {
+        target: String,
+        link: String,
+    },
+    Sysctl {
+        key: String,
+        value: String,
+    },
+    ApparmorLoad {
+        path: String,
+    },
+    ApparmorUnload {
+        path: String,
+    },
     /// `systemctl daemon-reload` and a restart of `unit`.
-    SystemdRestart { unit: String },
+    SystemdRestart {
+        unit: String,
+    },
 }
 
 /// A pre-check that must pass before anything changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "check")]
 pub enum Check {
-    Command { name: String },
-    Exists { path: String },
-    SysctlKey { key: String },
+    Command {
+        name: String,
+    },
+    Exists {
+        path: String,
+    },
+    SysctlKey {
+        key: String,
+    },
     /// No sysctl.d file sorting after `ours` (nor /etc/sysctl.conf) sets `key` to another value than `value`.
-    NotOverridden { key: String, value: String, ours: String },
+    NotOverridden {
+        key: String,
+        value: String,
+        ours: String,
+    },
     /// No other file under /etc/apparmor.d attaches a profile to `target`.
-    NoOtherAttachment { target: String, ours: String },
+    NoOtherAttachment {
+        target: String,
+        ours: String,
+    },
     /// The profile file includes its `local/NAME` override.
-    IncludesLocal { path: String, name: String },
+    IncludesLocal {
+        path: String,
+        name: String,
+    },
     /// `apparmor_parser -Q -K` accepts the content (checked on a temporary file).
-    ProfileParses { content: String },
+    ProfileParses {
+        content: String,
+    },
 }
 
 /// A remediation made applicable.
@@ -203,9 +261,15 @@ impl NoPlan {
     pub fn message(&self) -> String {
         match self {
             NoPlan::NothingToFix => "nothing to fix: no blocking finding".to_string(),
-            NoPlan::UnknownRemediation(id) => format!("no remediation `{id}` in this diagnosis (`nsdoctor check` lists them)"),
-            NoPlan::Manual { remediation, reason } => format!("`{remediation}` is not applied by nsdoctor on this host: {reason}"),
-            NoPlan::NoHostFix { finding, reasons } => format!("{finding}: no fix nsdoctor can apply on this host ({})", reasons.join("; ")),
+            NoPlan::UnknownRemediation(id) => {
+                format!("no remediation `{id}` in this diagnosis (`nsdoctor check` lists them)")
+            }
+            NoPlan::Manual { remediation, reason } => {
+                format!("`{remediation}` is not applied by nsdoctor on this host: {reason}")
+            }
+            NoPlan::NoHostFix { finding, reasons } => {
+                format!("{finding}: no fix nsdoctor can apply on this host ({})", reasons.join("; "))
+            }
         }
     }
 }
@@ -302,7 +366,9 @@ fn build(r: &ProbeReport, rem: &Remediation) -> Result<(Kind, Vec<Check>, Vec<St
             for a in files(ArtifactKind::ApparmorProfile) {
                 let target = attachment(&a.content).ok_or("the profile names no path")?;
                 if target.starts_with("/path/to/") {
-                    return Err("the program's path is a placeholder: edit the profile and install it by hand".to_string());
+                    return Err(
+                        "the program's path is a placeholder: edit the profile and install it by hand".to_string()
+                    );
                 }
                 checks.push(Check::NoOtherAttachment { target, ours: a.path.clone() });
                 checks.push(Check::ProfileParses { content: a.content.clone() });
@@ -333,20 +399,31 @@ fn build(r: &ProbeReport, rem: &Remediation) -> Result<(Kind, Vec<Check>, Vec<St
             if name.is_empty() {
                 return Err("no profile named".to_string());
             }
-            let path = profile_file(r, name).ok_or_else(|| format!("the file of profile `{name}` is not known from the report"))?;
+            let path = profile_file(r, name)
+                .ok_or_else(|| format!("the file of profile `{name}` is not known from the report"))?;
             checks.push(Check::Exists { path: path.clone() });
             checks.push(Check::IncludesLocal { path: path.clone(), name: name.to_string() });
             if kind == Kind::FlagsUnconfined {
-                let mode = r
-                    .apparmor
-                    .profile_modes
-                    .get()
-                    .and_then(|m| m.get(name))
-                    .cloned()
-                    .or_else(|| r.apparmor.profile_flags.get().and_then(|f| f.get(name)).and_then(|f| f.split(',').find(|x| matches!(*x, "complain" | "kill")).map(str::to_string)))
-                    .or_else(|| r.confinement.parent_label.get().and_then(|l| l.rsplit_once(" (")).map(|(_, m)| m.trim_end_matches(')').to_string()))
-                    .filter(|m| matches!(m.as_str(), "complain" | "kill"))
-                    .ok_or("the profile's mode is not known to be complain or kill")?;
+                let mode =
+                    r.apparmor
+                        .profile_modes
+                        .get()
+                        .and_then(|m| m.get(name))
+                        .cloned()
+                        .or_else(|| {
+                            r.apparmor.profile_flags.get().and_then(|f| f.get(name)).and_then(|f| {
+                                f.split(',').find(|x| matches!(*x, "complain" | "kill")).map(str::to_string)
+                            })
+                        })
+                        .or_else(|| {
+                            r.confinement
+                                .parent_label
+                                .get()
+                                .and_then(|l| l.rsplit_once(" ("))
+                                .map(|(_, m)| m.trim_end_matches(')').to_string())
+                        })
+                        .filter(|m| matches!(m.as_str(), "complain" | "kill"))
+                        .ok_or("the profile's mode is not known to be complain or kill")?;
                 steps.push(Step::SetFlags { path: path.clone(), profile: name.to_string(), from: mode });
             }
             steps.push(Step::AppendLine { path: format!("/etc/apparmor.d/local/{name}"), line: "userns,".to_string() });
@@ -355,7 +432,12 @@ fn build(r: &ProbeReport, rem: &Remediation) -> Result<(Kind, Vec<Check>, Vec<St
         Kind::SystemdDropin => {
             checks.push(Check::Command { name: "systemctl".to_string() });
             for a in files(ArtifactKind::SystemdDropin) {
-                let unit = a.path.strip_prefix("/etc/systemd/system/").and_then(|p| p.split_once(".d/")).map(|(u, _)| u.to_string()).ok_or("the drop-in path names no unit")?;
+                let unit = a
+                    .path
+                    .strip_prefix("/etc/systemd/system/")
+                    .and_then(|p| p.split_once(".d/"))
+                    .map(|(u, _)| u.to_string())
+                    .ok_or("the drop-in path names no unit")?;
                 if unit.starts_with('<') {
                     return Err("the unit is not known: pass --unit NAME.service".to_string());
                 }
@@ -390,7 +472,9 @@ pub fn plan(r: &ProbeReport, d: &Diagnosis, wanted: Option<&str>) -> Result<Plan
             .iter()
             .find_map(|f| f.remediations.iter().find(|x| x.id == id).map(|x| (f, x)))
             .ok_or_else(|| NoPlan::UnknownRemediation(id.to_string()))?;
-        return build(r, rem).map(|b| make(f, rem, b)).map_err(|reason| NoPlan::Manual { remediation: id.to_string(), reason });
+        return build(r, rem)
+            .map(|b| make(f, rem, b))
+            .map_err(|reason| NoPlan::Manual { remediation: id.to_string(), reason });
     }
     let f = d.findings.iter().find(|f| f.blocking).ok_or(NoPlan::NothingToFix)?;
     let mut reasons = Vec::new();
@@ -601,11 +685,18 @@ pub fn manual_text(d: &Diagnosis, why: &NoPlan) -> String {
     out.push_str("# Nothing here is applied by nsdoctor; the fixes, as `nsdoctor check` prints them:\n");
     let finding = match why {
         NoPlan::NoHostFix { finding, .. } => d.findings.iter().find(|f| &f.code == finding),
-        NoPlan::Manual { remediation, .. } => d.findings.iter().find(|f| f.remediations.iter().any(|r| &r.id == remediation)),
+        NoPlan::Manual { remediation, .. } => {
+            d.findings.iter().find(|f| f.remediations.iter().any(|r| &r.id == remediation))
+        }
         _ => None,
     };
     for r in finding.map(|f| f.remediations.as_slice()).unwrap_or_default() {
-        out.push_str(&format!("#\n# {} ({}): {}\n", r.id, if r.needs_root { "needs root" } else { "no root needed" }, r.title.replace('\n', " ")));
+        out.push_str(&format!(
+            "#\n# {} ({}): {}\n",
+            r.id,
+            if r.needs_root { "needs root" } else { "no root needed" },
+            r.title.replace('\n', " ")
+        ));
         for a in &r.files {
             out.push_str(&format!("#   file {}:\n", a.path));
             for l in a.content.lines() {
@@ -644,8 +735,12 @@ pub fn script(p: &Plan) -> String {
     out.push_str(&format!("# nsdoctor fix for {}: {}\n", p.finding, p.title.replace('\n', " ")));
     out.push_str(&format!("# remediation: {}\n", p.remediation));
     out.push_str(&format!("# trade-off: {}\n", p.trade_off.replace('\n', " ")));
-    out.push_str("#\n# Run as root. `sh THIS --check` only checks; `sh THIS` applies, verifies with nsdoctor and undoes\n");
-    out.push_str("# everything by itself if the sandbox is still blocked; `sh THIS --undo` restores the recorded state.\n");
+    out.push_str(
+        "#\n# Run as root. `sh THIS --check` only checks; `sh THIS` applies, verifies with nsdoctor and undoes\n",
+    );
+    out.push_str(
+        "# everything by itself if the sandbox is still blocked; `sh THIS --undo` restores the recorded state.\n",
+    );
     out.push_str("# The undo manifest lives in $NSDOCTOR_STATE_DIR (default /var/lib/nsdoctor).\n");
     for v in &p.verify {
         out.push_str(&format!("# also worth running afterwards: {}\n", v.replace('\n', " ")));
@@ -664,7 +759,9 @@ pub fn script(p: &Plan) -> String {
         render_step(s, &mut out);
     }
     out.push_str("  [ \"$changed\" = 1 ] || { [ -s \"$UNDO/manifest\" ] || rm -rf \"$UNDO\"; say 'already applied: nothing changed'; return 0; }\n");
-    out.push_str("  # Re-run the check as the sandbox's user and under its restrictions; undo when it is still blocked.\n");
+    out.push_str(
+        "  # Re-run the check as the sandbox's user and under its restrictions; undo when it is still blocked.\n",
+    );
     out.push_str("  # shellcheck disable=SC2086\n");
     out.push_str("  if eval \"\\\"\\$NSDOCTOR\\\" check $CHECK_ARGS --format json\" >/dev/null; then\n    say \"applied $ID; nsdoctor check passes (undo with: sh $0 --undo)\"\n  else\n    undo\n    die \"the sandbox is still blocked after $ID: rolled back\"\n  fi\n}\n\n");
     out.push_str("case \"${1:-}\" in\n  --check) checks; say 'pre-checks pass' ;;\n  --undo) [ \"$(id -u)\" = 0 ] || die 'run as root'; undo ;;\n  '') checks; apply ;;\n  *) die \"usage: sh $0 [--check|--undo]\" ;;\nesac\n");

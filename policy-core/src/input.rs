@@ -77,18 +77,13 @@ impl std::error::Error for InputError {}
 
 fn checked_text<'a>(bytes: &'a [u8], what: &str, limit: usize) -> Result<&'a str, InputError> {
     if bytes.len() > limit {
-        return Err(InputError::new(format!(
-            "{what} is too large: {} bytes (limit {} bytes)",
-            bytes.len(),
-            limit
-        )));
+        return Err(InputError::new(format!("{what} is too large: {} bytes (limit {} bytes)", bytes.len(), limit)));
     }
     if bytes.contains(&0) {
         return Err(InputError::new(format!("{what} contains NUL bytes: not text")));
     }
-    std::str::from_utf8(bytes).map_err(|e| {
-        InputError::new(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to()))
-    })
+    std::str::from_utf8(bytes)
+        .map_err(|e| InputError::new(format!("{what} is not valid UTF-8 (at byte {})", e.valid_up_to())))
 }
 
 pub(crate) fn check_depth(text: &str, what: &str) -> Result<(), InputError> {
@@ -235,7 +230,8 @@ fn simple_token(key: &str, v: &str) -> Result<String, InputError> {
 
 /// Builds a report from an error text plus `KEY=VALUE` facts. Unknown keys and bad values are errors.
 pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeReport, InputError> {
-    let mut r = ProbeReport { schema_version: SCHEMA_VERSION, observed_error: Some(text.to_string()), ..Default::default() };
+    let mut r =
+        ProbeReport { schema_version: SCHEMA_VERSION, observed_error: Some(text.to_string()), ..Default::default() };
     r.producer = Some("error-text".to_string());
     for raw in facts {
         let Some((key, value)) = raw.split_once('=') else {
@@ -251,23 +247,56 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
                 let p = &mut r.platform;
                 match lower.as_str() {
                     "none" => {
-                        for f in [&mut p.docker, &mut p.podman, &mut p.kubernetes, &mut p.lxc, &mut p.gvisor, &mut p.flatpak, &mut p.nested_bwrap] {
+                        for f in [
+                            &mut p.docker,
+                            &mut p.podman,
+                            &mut p.kubernetes,
+                            &mut p.lxc,
+                            &mut p.gvisor,
+                            &mut p.flatpak,
+                            &mut p.nested_bwrap,
+                        ] {
                             *f = Fact::Observed(false);
                         }
                     }
-                    "docker" => { p.docker = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Docker); }
-                    "podman" => { p.podman = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Podman); }
-                    "kubernetes" => { p.kubernetes = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Kubernetes); }
-                    "lxc" => { p.lxc = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Lxc); }
-                    "gvisor" => { p.gvisor = Fact::Observed(true); r.config.container_runtime = Some(ContainerRuntime::Gvisor); }
+                    "docker" => {
+                        p.docker = Fact::Observed(true);
+                        r.config.container_runtime = Some(ContainerRuntime::Docker);
+                    }
+                    "podman" => {
+                        p.podman = Fact::Observed(true);
+                        r.config.container_runtime = Some(ContainerRuntime::Podman);
+                    }
+                    "kubernetes" => {
+                        p.kubernetes = Fact::Observed(true);
+                        r.config.container_runtime = Some(ContainerRuntime::Kubernetes);
+                    }
+                    "lxc" => {
+                        p.lxc = Fact::Observed(true);
+                        r.config.container_runtime = Some(ContainerRuntime::Lxc);
+                    }
+                    "gvisor" => {
+                        p.gvisor = Fact::Observed(true);
+                        r.config.container_runtime = Some(ContainerRuntime::Gvisor);
+                    }
                     "flatpak" => p.flatpak = Fact::Observed(true),
                     "bwrap" => p.nested_bwrap = Fact::Observed(true),
-                    _ => return Err(InputError::new(format!("fact `container` must be one of none|docker|podman|kubernetes|lxc|gvisor|flatpak|bwrap, not `{value}`"))),
+                    _ => {
+                        return Err(InputError::new(format!(
+                            "fact `container` must be one of none|docker|podman|kubernetes|lxc|gvisor|flatpak|bwrap, not `{value}`"
+                        )));
+                    }
                 }
             }
             "wsl" => match value {
-                "1" => { r.platform.wsl1 = Fact::Observed(true); r.platform.wsl2 = Fact::Observed(false); }
-                "2" => { r.platform.wsl2 = Fact::Observed(true); r.platform.wsl1 = Fact::Observed(false); }
+                "1" => {
+                    r.platform.wsl1 = Fact::Observed(true);
+                    r.platform.wsl2 = Fact::Observed(false);
+                }
+                "2" => {
+                    r.platform.wsl2 = Fact::Observed(true);
+                    r.platform.wsl1 = Fact::Observed(false);
+                }
                 _ => return Err(InputError::new(format!("fact `wsl` must be 1 or 2, not `{value}`"))),
             },
             "root" => {
@@ -276,7 +305,10 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
                 r.identity.euid = Fact::Observed(uid);
             }
             "service" => match lower.as_str() {
-                "systemd" => { r.platform.systemd_service = Fact::Observed(true); r.config.manager = ServiceManager::Systemd; }
+                "systemd" => {
+                    r.platform.systemd_service = Fact::Observed(true);
+                    r.config.manager = ServiceManager::Systemd;
+                }
                 "none" => r.platform.systemd_service = Fact::Observed(false),
                 _ => return Err(InputError::new(format!("fact `service` must be systemd or none, not `{value}`"))),
             },
@@ -286,7 +318,11 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
                     "enforcing" => SelinuxMode::Enforcing,
                     "permissive" => SelinuxMode::Permissive,
                     "disabled" => SelinuxMode::Disabled,
-                    _ => return Err(InputError::new(format!("fact `selinux` must be enforcing, permissive or disabled, not `{value}`"))),
+                    _ => {
+                        return Err(InputError::new(format!(
+                            "fact `selinux` must be enforcing, permissive or disabled, not `{value}`"
+                        )));
+                    }
                 });
             }
             "tool" => {
@@ -301,10 +337,21 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
                 r.confinement.apparmor_profile_source = Some("stated".to_string());
             }
             "ci" => match lower.as_str() {
-                "github-actions" | "github-actions-self-hosted" | "gitlab-ci" | "codespaces" | "devcontainer" | "orbstack" | "gke" | "ci" => {
+                "github-actions"
+                | "github-actions-self-hosted"
+                | "gitlab-ci"
+                | "codespaces"
+                | "devcontainer"
+                | "orbstack"
+                | "gke"
+                | "ci" => {
                     r.platform.ci_platform = Fact::Observed(lower.clone());
                 }
-                _ => return Err(InputError::new(format!("fact `ci` must be one of github-actions|github-actions-self-hosted|gitlab-ci|codespaces|devcontainer|orbstack|gke|ci, not `{value}`"))),
+                _ => {
+                    return Err(InputError::new(format!(
+                        "fact `ci` must be one of github-actions|github-actions-self-hosted|gitlab-ci|codespaces|devcontainer|orbstack|gke|ci, not `{value}`"
+                    )));
+                }
             },
             _ => return Err(InputError::new(format!("unknown fact `{key}`; {}", fact_usage()))),
         }

@@ -29,8 +29,8 @@ mod ctx;
 pub mod diagnosis;
 mod engine;
 pub mod errno;
-pub mod fix;
 pub mod fact;
+pub mod fix;
 pub mod input;
 mod remedy;
 pub mod render;
@@ -42,8 +42,8 @@ pub mod summary;
 pub mod symptoms;
 
 pub use config::SandboxConfig;
-pub use engine::detector_codes;
 pub use diagnosis::{Cause, Diagnosis, Finding, Severity, Verdict};
+pub use engine::detector_codes;
 pub use input::InputError;
 pub use report::ProbeReport;
 
@@ -95,8 +95,18 @@ pub fn fix_script_json(report: &[u8]) -> String {
     };
     let d = diagnose(&r, None);
     let out = match fix::plan(&r, &d, None) {
-        Ok(p) => Out { status: "script", message: format!("{}: {}", p.finding, p.title), remediation: Some(p.remediation.clone()), script: fix::script(&p) },
-        Err(fix::NoPlan::NothingToFix) => Out { status: "nothing-to-fix", remediation: None, message: fix::NoPlan::NothingToFix.message(), script: String::new() },
+        Ok(p) => Out {
+            status: "script",
+            message: format!("{}: {}", p.finding, p.title),
+            remediation: Some(p.remediation.clone()),
+            script: fix::script(&p),
+        },
+        Err(fix::NoPlan::NothingToFix) => Out {
+            status: "nothing-to-fix",
+            remediation: None,
+            message: fix::NoPlan::NothingToFix.message(),
+            script: String::new(),
+        },
         Err(e) => Out { status: "manual", remediation: None, message: e.message(), script: fix::manual_text(&d, &e) },
     };
     match serde_json::to_string_pretty(&out) {

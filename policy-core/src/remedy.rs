@@ -2,8 +2,8 @@
 //! different AppArmor profiles; Debian ≤ 10 defaults `unprivileged_userns_clone` to 0; RHEL 7 differs from 8+).
 //! Facts and commands: the distributions' documentation and the kernel and upstream sources cited at each builder.
 
-use crate::diagnosis::{Artifact, ArtifactKind, Remediation};
 use crate::ctx::Ctx;
+use crate::diagnosis::{Artifact, ArtifactKind, Remediation};
 
 fn rem(id: &str, title: &str, needs_root: bool, persists: bool, trade_off: &str) -> Remediation {
     Remediation {
@@ -50,7 +50,10 @@ fn sh(p: &str) -> String {
 pub(crate) fn sandbox_test(ctx: &Ctx) -> String {
     match ctx.cfg.tool.as_str() {
         "codex" => "codex sandbox linux -- /bin/true".to_string(),
-        _ => format!("{} --unshare-user --unshare-pid --unshare-net --ro-bind / / --dev /dev --proc /proc -- /bin/true", sh(&ctx.bwrap_path())),
+        _ => format!(
+            "{} --unshare-user --unshare-pid --unshare-net --ro-bind / / --dev /dev --proc /proc -- /bin/true",
+            sh(&ctx.bwrap_path())
+        ),
     }
 }
 
@@ -228,7 +231,11 @@ fn apparmor_restriction_for_program(ctx: &Ctx) -> Vec<Remediation> {
     let target = ctx.userns_binary();
     let placeholder = target.starts_with("/path/to/");
     let name = profile_name(ctx).replace("-bwrap", "-userns");
-    let profile = userns_profile(&name, &target, if placeholder { "; replace the placeholder with the program's real path" } else { "" });
+    let profile = userns_profile(
+        &name,
+        &target,
+        if placeholder { "; replace the placeholder with the program's real path" } else { "" },
+    );
     let ppath = format!("/etc/apparmor.d/{name}");
     let mut out = vec![
         rem(
@@ -351,7 +358,8 @@ pub(crate) fn userns_limits(ctx: &Ctx, keys: &[&str]) -> Vec<Remediation> {
             .cmd("sudo grubby --args='namespace.unpriv_enable=1 user_namespace.enable=1' --update-kernel=ALL"),
         );
     }
-    let mut body = String::from("# nsdoctor: allow the user namespaces the sandbox creates (bwrap makes one of each per run).\n");
+    let mut body =
+        String::from("# nsdoctor: allow the user namespaces the sandbox creates (bwrap makes one of each per run).\n");
     for k in keys {
         body.push_str(&format!("user.{k} = 15000\n"));
     }
@@ -463,7 +471,13 @@ pub(crate) fn unit_syscall_errno(ctx: &Ctx) -> Vec<Remediation> {
 pub(crate) fn unit_proc(ctx: &Ctx, subset: bool) -> Vec<Remediation> {
     let mut v = Vec::new();
     if subset {
-        v.push(dropin(ctx, "systemd-proc-subset-all", "Show the full /proc to the service", "the service can read /proc/sys and other non-process files again.", "ProcSubset=all\n"));
+        v.push(dropin(
+            ctx,
+            "systemd-proc-subset-all",
+            "Show the full /proc to the service",
+            "the service can read /proc/sys and other non-process files again.",
+            "ProcSubset=all\n",
+        ));
     } else {
         v.push(dropin(
             ctx,
@@ -539,7 +553,13 @@ pub(crate) fn container_no_caps(ctx: &Ctx) -> Vec<Remediation> {
         "none where the container's seccomp profile allows user namespaces (Podman's default, seccomp=unconfined); under Docker's default profile creating the user namespace is refused too, so apply the next fix as well.",
     )];
     if ctx.cfg.tool == "codex" {
-        v.push(rem("upgrade-codex", "Upgrade Codex to a release that always passes --unshare-user", false, true, "none."));
+        v.push(rem(
+            "upgrade-codex",
+            "Upgrade Codex to a release that always passes --unshare-user",
+            false,
+            true,
+            "none.",
+        ));
     }
     v.extend(container_seccomp(ctx));
     v
@@ -555,7 +575,11 @@ pub(crate) fn container_apparmor(ctx: &Ctx) -> Vec<Remediation> {
             true,
             "the container may mount inside its own namespaces.",
         )
-        .file(file(ArtifactKind::DockerRun, "docker-run-flags.txt", "docker run --security-opt apparmor=<profile allowing mount> …\n")),
+        .file(file(
+            ArtifactKind::DockerRun,
+            "docker-run-flags.txt",
+            "docker run --security-opt apparmor=<profile allowing mount> …\n",
+        )),
         rem(
             "container-apparmor-unconfined",
             "Or run the container with `--security-opt apparmor=unconfined`",
@@ -563,7 +587,11 @@ pub(crate) fn container_apparmor(ctx: &Ctx) -> Vec<Remediation> {
             true,
             "no AppArmor confinement for the container.",
         )
-        .file(file(ArtifactKind::Compose, "compose.yaml", "services:\n  agent:\n    security_opt:\n      - apparmor=unconfined\n")),
+        .file(file(
+            ArtifactKind::Compose,
+            "compose.yaml",
+            "services:\n  agent:\n    security_opt:\n      - apparmor=unconfined\n",
+        )),
     ]
 }
 
@@ -579,12 +607,40 @@ pub(crate) fn proc_masked(ctx: &Ctx) -> Vec<Remediation> {
         ));
     }
     match ctx.container() {
-        Some("podman") => v.push(rem("podman-unmask", "Podman: `--security-opt unmask=ALL` (or `unmask=/proc/*`)", true, true, "the container sees an unmasked /proc.")),
-        Some("kubernetes") => v.push(rem("kubernetes-proc-unmasked", "Kubernetes: `securityContext.procMount: Unmasked` with `hostUsers: false`", true, true, "refused by baseline/restricted Pod Security levels.")),
-        Some("lxc") => v.push(rem("lxc-nesting", "LXC/Crostini: `lxc config set <container> security.nesting true`, then restart it", true, true, "the container may nest containers.")),
+        Some("podman") => v.push(rem(
+            "podman-unmask",
+            "Podman: `--security-opt unmask=ALL` (or `unmask=/proc/*`)",
+            true,
+            true,
+            "the container sees an unmasked /proc.",
+        )),
+        Some("kubernetes") => v.push(rem(
+            "kubernetes-proc-unmasked",
+            "Kubernetes: `securityContext.procMount: Unmasked` with `hostUsers: false`",
+            true,
+            true,
+            "refused by baseline/restricted Pod Security levels.",
+        )),
+        Some("lxc") => v.push(rem(
+            "lxc-nesting",
+            "LXC/Crostini: `lxc config set <container> security.nesting true`, then restart it",
+            true,
+            true,
+            "the container may nest containers.",
+        )),
         _ => v.push(
-            rem("docker-systempaths", "Docker: `--security-opt systempaths=unconfined`", true, true, "the container sees an unmasked /proc.")
-                .file(file(ArtifactKind::Compose, "compose.yaml", "services:\n  agent:\n    security_opt:\n      - systempaths=unconfined\n")),
+            rem(
+                "docker-systempaths",
+                "Docker: `--security-opt systempaths=unconfined`",
+                true,
+                true,
+                "the container sees an unmasked /proc.",
+            )
+            .file(file(
+                ArtifactKind::Compose,
+                "compose.yaml",
+                "services:\n  agent:\n    security_opt:\n      - systempaths=unconfined\n",
+            )),
         ),
     }
     v
@@ -593,23 +649,37 @@ pub(crate) fn proc_masked(ctx: &Ctx) -> Vec<Remediation> {
 pub(crate) fn gvisor(ctx: &Ctx) -> Vec<Remediation> {
     vec![
         network_not_needed(ctx),
-        rem("upgrade-gvisor", "Upgrade runsc once loopback in new network namespaces is fixed (google/gvisor#13471)", true, true, "none."),
+        rem(
+            "upgrade-gvisor",
+            "Upgrade runsc once loopback in new network namespaces is fixed (google/gvisor#13471)",
+            true,
+            true,
+            "none.",
+        ),
     ]
 }
 
 pub(crate) fn selinux(ctx: &Ctx) -> Vec<Remediation> {
-    let mut v = vec![rem(
-        "selinux-module",
-        "Allow `user_namespace create` for the confining domain with a local policy module",
-        true,
-        true,
-        "that domain may create user namespaces; never `setenforce 0` host-wide.",
-    )
-    .cmd("sudo ausearch -m AVC -ts recent -c bwrap")
-    .cmd("sudo ausearch -m AVC -ts recent -c bwrap | audit2allow -M nsdoctor_userns")
-    .cmd("sudo semodule -i nsdoctor_userns.pp")];
+    let mut v = vec![
+        rem(
+            "selinux-module",
+            "Allow `user_namespace create` for the confining domain with a local policy module",
+            true,
+            true,
+            "that domain may create user namespaces; never `setenforce 0` host-wide.",
+        )
+        .cmd("sudo ausearch -m AVC -ts recent -c bwrap")
+        .cmd("sudo ausearch -m AVC -ts recent -c bwrap | audit2allow -M nsdoctor_userns")
+        .cmd("sudo semodule -i nsdoctor_userns.pp"),
+    ];
     if ctx.container().is_some() {
-        v.push(rem("selinux-container-spc", "Containers: run with `--security-opt label=type:spc_t` (or `label=disable`)", true, true, "drops SELinux separation for that container."));
+        v.push(rem(
+            "selinux-container-spc",
+            "Containers: run with `--security-opt label=type:spc_t` (or `label=disable`)",
+            true,
+            true,
+            "drops SELinux separation for that container.",
+        ));
     }
     v
 }
@@ -692,14 +762,16 @@ pub(crate) fn install_bwrap() -> Remediation {
 }
 
 pub(crate) fn wsl1() -> Vec<Remediation> {
-    vec![rem(
-        "wsl2",
-        "Convert the distribution to WSL2 (run in Windows PowerShell)",
-        false,
-        true,
-        "WSL2 runs a real Linux kernel in a VM; file access across /mnt/c is slower.",
-    )
-    .cmd("wsl --set-version <distro> 2")]
+    vec![
+        rem(
+            "wsl2",
+            "Convert the distribution to WSL2 (run in Windows PowerShell)",
+            false,
+            true,
+            "WSL2 runs a real Linux kernel in a VM; file access across /mnt/c is slower.",
+        )
+        .cmd("wsl --set-version <distro> 2"),
+    ]
 }
 
 pub(crate) fn kernel_no_userns() -> Vec<Remediation> {
@@ -733,28 +805,34 @@ pub(crate) fn multithreaded() -> Vec<Remediation> {
 }
 
 pub(crate) fn unexplained(ctx: &Ctx) -> Vec<Remediation> {
-    vec![rem(
-        "collect-more-evidence",
-        "Collect the kernel's view of the failure and share the probe report",
-        true,
-        false,
-        "none.",
-    )
-    .cmd("sudo journalctl -k -b | grep -E 'apparmor|avc|audit|seccomp|userns' | tail -n 50")
-    .cmd(format!("strace -f -e trace=clone,clone3,unshare,mount,pivot_root,write {}", sandbox_test(ctx)))
-    .cmd("nsdoctor probe --output nsdoctor-report.json")]
+    vec![
+        rem(
+            "collect-more-evidence",
+            "Collect the kernel's view of the failure and share the probe report",
+            true,
+            false,
+            "none.",
+        )
+        .cmd("sudo journalctl -k -b | grep -E 'apparmor|avc|audit|seccomp|userns' | tail -n 50")
+        .cmd(format!("strace -f -e trace=clone,clone3,unshare,mount,pivot_root,write {}", sandbox_test(ctx)))
+        .cmd("nsdoctor probe --output nsdoctor-report.json"),
+    ]
 }
 
 /// Adds `userns,` to a profile's `local/` override unless it is there (packaged profiles include that file).
 fn local_userns(name: &str) -> String {
-    format!("grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}")
+    format!(
+        "grep -qs '^[[:space:]]*userns,' /etc/apparmor.d/local/{name} || echo 'userns,' | sudo tee -a /etc/apparmor.d/local/{name}"
+    )
 }
 
 /// `FILE` for a profile: the file the scan found, else a lookup the operator runs.
 fn profile_file(name: &str, file: Option<&str>) -> String {
     match file {
         Some(f) => sh(f),
-        None => format!("\"$(sudo grep -lE '^[[:space:]]*profile[[:space:]]+{name}([[:space:]]|$)' /etc/apparmor.d/* | head -n1)\""),
+        None => format!(
+            "\"$(sudo grep -lE '^[[:space:]]*profile[[:space:]]+{name}([[:space:]]|$)' /etc/apparmor.d/* | head -n1)\""
+        ),
     }
 }
 
@@ -769,7 +847,11 @@ pub(crate) fn attachment_conflict(ctx: &Ctx, list: &[(&str, &str)]) -> Vec<Remed
     for (name, file) in keep.iter().take(2) {
         let mut r = rem(
             &format!("keep-apparmor-profile-{name}"),
-            &format!("Keep `{name}` and disable the other profile{} for {}", if list.len() > 2 { "s" } else { "" }, ctx.bwrap_path()),
+            &format!(
+                "Keep `{name}` and disable the other profile{} for {}",
+                if list.len() > 2 { "s" } else { "" },
+                ctx.bwrap_path()
+            ),
             true,
             true,
             &format!(
@@ -777,7 +859,9 @@ pub(crate) fn attachment_conflict(ctx: &Ctx, list: &[(&str, &str)]) -> Vec<Remed
             ),
         );
         for (other, ofile) in list.iter().filter(|(n, _)| n != name) {
-            r = r.cmd(format!("sudo ln -sf {} /etc/apparmor.d/disable/", sh(ofile))).cmd(format!("sudo apparmor_parser -R {}   # unloads `{other}`", sh(ofile)));
+            r = r
+                .cmd(format!("sudo ln -sf {} /etc/apparmor.d/disable/", sh(ofile)))
+                .cmd(format!("sudo apparmor_parser -R {}   # unloads `{other}`", sh(ofile)));
         }
         r = r.cmd(format!("sudo apparmor_parser -r {}", sh(file))).verify(format!("sudo aa-status | grep -F '{name}'"));
         out.push(verify_sandbox(r, ctx));
@@ -937,15 +1021,7 @@ pub(crate) fn bwrap_upgrade(ctx: &Ctx, since: &str) -> Vec<Remediation> {
 pub(crate) fn platform(ctx: &Ctx, cause: crate::diagnosis::Cause) -> Vec<Remediation> {
     use crate::diagnosis::Cause as C;
     let Some(p) = ctx.r.platform.ci_platform.get().filter(|p| !p.is_empty()) else { return Vec::new() };
-    let unsandboxed = |title: &str, why: &str| {
-        rem(
-            "use-the-platform-as-the-boundary",
-            title,
-            false,
-            false,
-            why,
-        )
-    };
+    let unsandboxed = |title: &str, why: &str| rem("use-the-platform-as-the-boundary", title, false, false, why);
     match (p.as_str(), cause) {
         ("github-actions", C::ApparmorUsernsRestriction | C::ApparmorAttachmentConflict | C::ApparmorProfileMode) => vec![
             rem(

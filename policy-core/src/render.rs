@@ -26,7 +26,8 @@ pub(crate) fn ellipsize(s: &str, max_chars: usize) -> String {
 fn needs_no_escape(s: &str) -> bool {
     let b = s.as_bytes();
     // The lead bytes of everything escaped; most text has none, and em dashes (E2 80 94) are only suspects.
-    let suspect = |x: u8| (x < 0x20 && x != b'\t') | (x == 0x7f) | (x == 0xc2) | (x == 0xd8) | (x == 0xe2) | (x == 0xef);
+    let suspect =
+        |x: u8| (x < 0x20 && x != b'\t') | (x == 0x7f) | (x == 0xc2) | (x == 0xd8) | (x == 0xe2) | (x == 0xef);
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let escaped_at = |i: usize| {
         let (x, n1, n2) = (at(i), at(i.wrapping_add(1)), at(i.wrapping_add(2)));
@@ -34,7 +35,10 @@ fn needs_no_escape(s: &str) -> bool {
             0x00..=0x1f | 0x7f => x != b'\t',
             0xc2 => (0x80..=0x9f).contains(&n1),
             0xd8 => n1 == 0x9c,
-            0xe2 => n1 == 0x80 && (matches!(n2, 0x8e | 0x8f) || (0xaa..=0xae).contains(&n2)) || n1 == 0x81 && (0xa6..=0xa9).contains(&n2),
+            0xe2 => {
+                n1 == 0x80 && (matches!(n2, 0x8e | 0x8f) || (0xaa..=0xae).contains(&n2))
+                    || n1 == 0x81 && (0xa6..=0xa9).contains(&n2)
+            }
             0xef => n1 == 0xbb && n2 == 0xbf,
             _ => false,
         }
@@ -61,7 +65,8 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let bidi = matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        let bidi =
+            matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
         if (c.is_control() && c != '\t') || bidi || c == '\u{FEFF}' {
             let _ = write!(out, "\\u{{{:04x}}}", c as u32);
         } else {
@@ -107,7 +112,13 @@ fn block(out: &mut String, indent: &str, text: &str) {
 fn config_line(d: &Diagnosis) -> String {
     let c = &d.config;
     let mut ns = Vec::new();
-    for (on, name) in [(c.namespaces.user, "user"), (c.namespaces.net, "net"), (c.namespaces.pid, "pid"), (c.namespaces.mount, "mount"), (c.namespaces.proc, "proc")] {
+    for (on, name) in [
+        (c.namespaces.user, "user"),
+        (c.namespaces.net, "net"),
+        (c.namespaces.pid, "pid"),
+        (c.namespaces.mount, "mount"),
+        (c.namespaces.proc, "proc"),
+    ] {
         if on {
             ns.push(name);
         }
@@ -142,15 +153,8 @@ pub fn text(d: &Diagnosis, color: bool) -> String {
 
 fn finding_text(out: &mut String, f: &Finding, p: &Painter) {
     let tag = format!("[{}]", f.severity.as_str());
-    let _ = writeln!(
-        out,
-        "{}. {} {} {}: {}",
-        f.rank,
-        p.paint(&tag, sev_code(f.severity)),
-        f.code,
-        f.name,
-        clean(&f.title)
-    );
+    let _ =
+        writeln!(out, "{}. {} {} {}: {}", f.rank, p.paint(&tag, sev_code(f.severity)), f.code, f.name, clean(&f.title));
     let _ = writeln!(
         out,
         "   cause: {}   confidence: {}   blocking: {}",
@@ -238,7 +242,13 @@ pub fn markdown(d: &Diagnosis) -> String {
         if !f.evidence.is_empty() {
             let _ = writeln!(out, "| fact | observed | meaning |\n| --- | --- | --- |");
             for e in &f.evidence {
-                let _ = writeln!(out, "| `{}` | `{}` | {} |", md_cell(&e.pointer), md_cell(&e.observed), md_cell(&e.meaning));
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | {} |",
+                    md_cell(&e.pointer),
+                    md_cell(&e.observed),
+                    md_cell(&e.meaning)
+                );
             }
             out.push('\n');
         }
@@ -342,7 +352,8 @@ pub fn explain_json(rule: &Rule) -> String {
 pub fn rules_text() -> String {
     let mut out = String::new();
     for r in RULES {
-        let _ = writeln!(out, "{}  {:<32} {:<8} {:<36} {}", r.code, r.name, r.severity.as_str(), r.cause.as_str(), r.title);
+        let _ =
+            writeln!(out, "{}  {:<32} {:<8} {:<36} {}", r.code, r.name, r.severity.as_str(), r.cause.as_str(), r.title);
     }
     out
 }
@@ -377,24 +388,49 @@ pub fn html(d: &Diagnosis) -> String {
         let _ = writeln!(
             out,
             "<article class=\"nsd-finding\" data-code=\"{}\" data-cause=\"{}\"><h3>{}. {} {}</h3>",
-            f.code, f.cause.as_str(), f.rank, f.code, html_escape(&f.title)
+            f.code,
+            f.cause.as_str(),
+            f.rank,
+            f.code,
+            html_escape(&f.title)
         );
         let _ = writeln!(
             out,
             "<p>cause: <code>{}</code>, severity: {}, confidence: {}, blocking: {}</p>\n<p>{}</p>",
-            f.cause.as_str(), f.severity.as_str(), f.confidence.as_str(), if f.blocking { "yes" } else { "no" }, html_escape(&f.summary)
+            f.cause.as_str(),
+            f.severity.as_str(),
+            f.confidence.as_str(),
+            if f.blocking { "yes" } else { "no" },
+            html_escape(&f.summary)
         );
         if !f.evidence.is_empty() {
             out.push_str("<ul class=\"nsd-evidence\">\n");
             for e in &f.evidence {
-                let _ = writeln!(out, "<li><code>{}</code> = <code>{}</code>: {}</li>", html_escape(&e.pointer), html_escape(&e.observed), html_escape(&e.meaning));
+                let _ = writeln!(
+                    out,
+                    "<li><code>{}</code> = <code>{}</code>: {}</li>",
+                    html_escape(&e.pointer),
+                    html_escape(&e.observed),
+                    html_escape(&e.meaning)
+                );
             }
             out.push_str("</ul>\n");
         }
         for r in &f.remediations {
-            let _ = writeln!(out, "<h4>{}</h4>\n<p>{}. Trade-off: {}</p>", html_escape(&r.title), flags(r), html_escape(&r.trade_off));
+            let _ = writeln!(
+                out,
+                "<h4>{}</h4>\n<p>{}. Trade-off: {}</p>",
+                html_escape(&r.title),
+                flags(r),
+                html_escape(&r.trade_off)
+            );
             for file in &r.files {
-                let _ = writeln!(out, "<p><code>{}</code></p><pre>{}</pre>", html_escape(&file.path), html_escape(&file.content));
+                let _ = writeln!(
+                    out,
+                    "<p><code>{}</code></p><pre>{}</pre>",
+                    html_escape(&file.path),
+                    html_escape(&file.content)
+                );
             }
             if !r.commands.is_empty() {
                 let cmds: Vec<String> = r.commands.iter().map(|c| html_escape(c)).collect();
@@ -567,7 +603,11 @@ pub fn prometheus(d: &Diagnosis) -> String {
         prometheus_label_value(&net),
         prometheus_label_value(c.bwrap_path.as_deref().unwrap_or(""))
     );
-    prom_family(&mut out, "nsdoctor_verdict", "1 for the verdict of this run (ok, degraded or blocked), 0 for the others.");
+    prom_family(
+        &mut out,
+        "nsdoctor_verdict",
+        "1 for the verdict of this run (ok, degraded or blocked), 0 for the others.",
+    );
     for v in [Verdict::Ok, Verdict::Degraded, Verdict::Blocked] {
         let _ = writeln!(out, "nsdoctor_verdict{{verdict=\"{}\"}} {}", v.as_str(), u8::from(d.verdict == v));
     }
@@ -607,11 +647,21 @@ mod fast_path_tests {
     /// The fast path says "nothing to escape" exactly when escaping changes nothing.
     #[test]
     fn fast_path_is_exact() {
-        let mut cases: Vec<String> = vec!["plain".into(), "tab\tok".into(), "dash — ellipsis … arrow → ≤".into(), "\u{2010}\u{2011}\u{2030}".into()];
-        for c in ['\u{0}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{FEFF}'] {
+        let mut cases: Vec<String> = vec![
+            "plain".into(),
+            "tab\tok".into(),
+            "dash — ellipsis … arrow → ≤".into(),
+            "\u{2010}\u{2011}\u{2030}".into(),
+        ];
+        for c in [
+            '\u{0}', '\u{1b}', '\u{7f}', '\u{80}', '\u{9f}', '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}',
+            '\u{202E}', '\u{2066}', '\u{2069}', '\u{FEFF}',
+        ] {
             cases.push(format!("a{c}b"));
         }
-        for c in ['\u{a0}', '\u{0600}', '\u{200D}', '\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{FEFE}', '\u{FFFD}'] {
+        for c in
+            ['\u{a0}', '\u{0600}', '\u{200D}', '\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{FEFE}', '\u{FFFD}']
+        {
             cases.push(format!("a{c}b"));
         }
         for s in cases {

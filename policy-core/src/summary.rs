@@ -51,7 +51,8 @@ pub enum BwrapOrigin {
 
 impl BwrapOrigin {
     /// Every origin, in display order.
-    pub const ALL: [BwrapOrigin; 4] = [BwrapOrigin::System, BwrapOrigin::CodexBundled, BwrapOrigin::Other, BwrapOrigin::None];
+    pub const ALL: [BwrapOrigin; 4] =
+        [BwrapOrigin::System, BwrapOrigin::CodexBundled, BwrapOrigin::Other, BwrapOrigin::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -68,7 +69,8 @@ impl BwrapOrigin {
             return BwrapOrigin::None;
         };
         let by_codex = b.selected_by.as_deref().is_some_and(|s| s.to_ascii_lowercase().contains("codex"));
-        if by_codex || path.contains("/codex-resources/") || path.contains("/.codex/") || path.contains("@openai/codex") {
+        if by_codex || path.contains("/codex-resources/") || path.contains("/.codex/") || path.contains("@openai/codex")
+        {
             BwrapOrigin::CodexBundled
         } else if (path.starts_with("/usr/bin/") || path.starts_with("/bin/")) && !path.contains("/../") {
             BwrapOrigin::System
@@ -177,10 +179,7 @@ pub fn distro_key(report: &ProbeReport) -> String {
 /// The cause a report is counted under in `by_top_cause`: the cause of its highest-ranked error or warning
 /// finding (findings are ranked), or `None` when it has none (informational findings do not count).
 pub fn top_cause(d: &Diagnosis) -> Option<Cause> {
-    d.findings
-        .iter()
-        .find(|f| f.blocking || matches!(f.severity, Severity::Error | Severity::Warning))
-        .map(|f| f.cause)
+    d.findings.iter().find(|f| f.blocking || matches!(f.severity, Severity::Error | Severity::Warning)).map(|f| f.cause)
 }
 
 /// One input that could not be read or diagnosed.
@@ -288,7 +287,8 @@ impl Summary {
         let verdict_map = |v: &VerdictCounts| -> BTreeMap<String, u64> {
             VERDICTS.iter().map(|&x| (x.as_str().to_string(), v.get(x))).collect()
         };
-        let with_total = |v: &VerdictCounts| VerdictRow { reports: v.total(), ok: v.ok, degraded: v.degraded, blocked: v.blocked };
+        let with_total =
+            |v: &VerdictCounts| VerdictRow { reports: v.total(), ok: v.ok, degraded: v.degraded, blocked: v.blocked };
         SummaryJson {
             schema_version: SUMMARY_SCHEMA_VERSION,
             reports: self.reports(),
@@ -344,8 +344,18 @@ impl Summary {
             v.input_errors,
             plural(v.input_errors)
         );
-        section_text(&mut out, "verdict", total, VERDICTS.iter().map(|x| (x.as_str().to_string(), self.verdicts.get(*x))).collect());
-        section_text(&mut out, "top cause (highest-ranked error or warning finding)", total, rows_total(&v.by_top_cause));
+        section_text(
+            &mut out,
+            "verdict",
+            total,
+            VERDICTS.iter().map(|x| (x.as_str().to_string(), self.verdicts.get(*x))).collect(),
+        );
+        section_text(
+            &mut out,
+            "top cause (highest-ranked error or warning finding)",
+            total,
+            rows_total(&v.by_top_cause),
+        );
         section_text(&mut out, "any cause (reports with a finding of this cause)", total, rows(&v.by_cause));
         section_text(&mut out, "rule (reports with a finding of this rule)", total, rows(&v.by_rule));
         let _ = writeln!(out, "\ndistro (reports: ok / degraded / blocked)");
@@ -388,15 +398,40 @@ impl Summary {
         let total = v.reports;
         let mut out = String::new();
         let _ = writeln!(out, "# nsdoctor summary\n");
-        let _ = writeln!(out, "{} report{}, {} input error{}.\n", total, plural(total), v.input_errors, plural(v.input_errors));
-        section_md(&mut out, "Verdict", "verdict", total, VERDICTS.iter().map(|x| (x.as_str().to_string(), self.verdicts.get(*x))).collect());
+        let _ = writeln!(
+            out,
+            "{} report{}, {} input error{}.\n",
+            total,
+            plural(total),
+            v.input_errors,
+            plural(v.input_errors)
+        );
+        section_md(
+            &mut out,
+            "Verdict",
+            "verdict",
+            total,
+            VERDICTS.iter().map(|x| (x.as_str().to_string(), self.verdicts.get(*x))).collect(),
+        );
         section_md(&mut out, "Top cause", "cause", total, rows_total(&v.by_top_cause));
         section_md(&mut out, "Any cause", "cause", total, rows(&v.by_cause));
         section_md(&mut out, "Rules", "rule", total, rows(&v.by_rule));
-        let _ = writeln!(out, "## Distro\n\n| distro | reports | share | ok | degraded | blocked |\n| --- | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(
+            out,
+            "## Distro\n\n| distro | reports | share | ok | degraded | blocked |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+        );
         let distros = sorted_verdict_rows(&v.by_distro);
         for (k, r) in distros.iter().take(MAX_ROWS) {
-            let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} |", md_text(k), r.reports, pct(r.reports, total), r.ok, r.degraded, r.blocked);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                md_text(k),
+                r.reports,
+                pct(r.reports, total),
+                r.ok,
+                r.degraded,
+                r.blocked
+            );
         }
         more_md(&mut out, distros.len());
         section_md(&mut out, "bwrap origin", "origin", total, rows_total(&v.by_bwrap_origin));
@@ -609,7 +644,6 @@ fn family(out: &mut String, name: &str, help: &str, samples: Vec<String>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use crate::fact::Fact;
@@ -666,7 +700,11 @@ mod tests {
         }
         assert_eq!(s.input_errors(), 100);
         assert_eq!(s.error_samples().len(), MAX_ERROR_SAMPLES);
-        assert!(s.error_samples().iter().all(|e| !e.message.contains('\n') && e.message.chars().count() <= MAX_ERROR_CHARS + 1));
+        assert!(
+            s.error_samples()
+                .iter()
+                .all(|e| !e.message.contains('\n') && e.message.chars().count() <= MAX_ERROR_CHARS + 1)
+        );
         let j: serde_json::Value = serde_json::from_str(&s.json()).unwrap();
         assert_eq!(j["errors_omitted"], 80);
     }

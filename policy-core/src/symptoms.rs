@@ -158,13 +158,15 @@ fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
     if line.contains("Failed to mount tmpfs") || line.contains("pivot_root:") {
         out.push((K::MountTmpfs, errno_in(line)));
     }
-    if line.contains("Can't mount proc") || line.contains("mount /proc failed") || line.contains("Mount too revealing") {
+    if line.contains("Can't mount proc") || line.contains("mount /proc failed") || line.contains("Mount too revealing")
+    {
         out.push((K::ProcMount, errno_in(line).or(Some("EPERM"))));
     }
     if line.contains("/proc/sys/kernel/overflowuid") {
         out.push((K::ProcSysMissing, Some("ENOENT")));
     }
-    if line.contains("max_user_namespaces") && (line.contains("cannot open") || line.contains("sysctl user.max_user_namespaces"))
+    if line.contains("max_user_namespaces")
+        && (line.contains("cannot open") || line.contains("sysctl user.max_user_namespaces"))
         || line.contains("creation of new user namespaces was not disabled")
     {
         out.push((K::DisableUserns, errno_in(line)));
@@ -197,7 +199,8 @@ fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
         let denied = line.contains("DENIED");
         if line.contains("failed to find unprivileged_userns profile") {
             out.push((K::AuditUnprivilegedMissing, Some("EACCES")));
-        } else if line.contains("transitioning profile") || line.contains("profile=\"unprivileged_userns\"")
+        } else if line.contains("transitioning profile")
+            || line.contains("profile=\"unprivileged_userns\"")
             || line.contains("unpriv_bwrap")
         {
             out.push((K::AuditUnprivilegedUserns, None));
@@ -214,8 +217,11 @@ fn classify_line(line: &str) -> Vec<(SymptomKind, Option<&'static str>)> {
             out.push((K::AuditSelinuxMount, Some("EACCES")));
         }
     }
-    if line.contains("type=1326") || line.contains("type=SECCOMP") || line.contains("Bad system call")
-        || line.contains("exit status 159") || line.contains("exit code 159")
+    if line.contains("type=1326")
+        || line.contains("type=SECCOMP")
+        || line.contains("Bad system call")
+        || line.contains("exit status 159")
+        || line.contains("exit code 159")
     {
         out.push((K::SeccompKill, None));
     }
@@ -324,11 +330,24 @@ mod tests {
         ] {
             assert_eq!(one(l), (K::BwrapNoPermissions, Some("EPERM")), "{l}");
         }
-        assert_eq!(one("bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)"), (K::BwrapCreateEnospc, Some("ENOSPC")));
-        assert_eq!(one("bwrap: Creating new namespace failed: Permission denied"), (K::BwrapCreateFailed, Some("EACCES")));
-        assert_eq!(one("bwrap: Creating new namespace failed: Operation not permitted"), (K::BwrapCreateFailed, Some("EPERM")));
         assert_eq!(
-            one("bwrap: Creating new namespace failed, likely because the kernel does not support user namespaces.  bwrap must be installed setuid on such systems."),
+            one(
+                "bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)"
+            ),
+            (K::BwrapCreateEnospc, Some("ENOSPC"))
+        );
+        assert_eq!(
+            one("bwrap: Creating new namespace failed: Permission denied"),
+            (K::BwrapCreateFailed, Some("EACCES"))
+        );
+        assert_eq!(
+            one("bwrap: Creating new namespace failed: Operation not permitted"),
+            (K::BwrapCreateFailed, Some("EPERM"))
+        );
+        assert_eq!(
+            one(
+                "bwrap: Creating new namespace failed, likely because the kernel does not support user namespaces.  bwrap must be installed setuid on such systems."
+            ),
             (K::BwrapKernelNoUserns, Some("EINVAL"))
         );
     }
@@ -337,7 +356,10 @@ mod tests {
     fn later_stage_wordings() {
         use SymptomKind as K;
         assert_eq!(one("bwrap: setting up uid map: Permission denied"), (K::UidMap, Some("EACCES")));
-        assert_eq!(one("unshare: write failed /proc/self/uid_map: Operation not permitted"), (K::UidMap, Some("EPERM")));
+        assert_eq!(
+            one("unshare: write failed /proc/self/uid_map: Operation not permitted"),
+            (K::UidMap, Some("EPERM"))
+        );
         assert_eq!(one("bwrap: setting up gid map: Operation not permitted"), (K::GidMap, Some("EPERM")));
         // The errno after RTM_NEWADDR is stale (bubblewrap network.c): it must not be trusted.
         assert_eq!(one("bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted"), (K::LoopbackRtm, None));
@@ -347,8 +369,14 @@ mod tests {
             (K::NetlinkSocket, Some("EAFNOSUPPORT"))
         );
         assert_eq!(one("bwrap: Failed to make / slave: Permission denied"), (K::MountSlave, Some("EACCES")));
-        assert_eq!(one("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"), (K::ProcMount, Some("EPERM")));
-        assert_eq!(one("bwrap: Can't read /proc/sys/kernel/overflowuid: No such file or directory"), (K::ProcSysMissing, Some("ENOENT")));
+        assert_eq!(
+            one("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"),
+            (K::ProcMount, Some("EPERM"))
+        );
+        assert_eq!(
+            one("bwrap: Can't read /proc/sys/kernel/overflowuid: No such file or directory"),
+            (K::ProcSysMissing, Some("ENOENT"))
+        );
         assert_eq!(one("unshare: unshare failed: No space left on device"), (K::UnshareFailed, Some("ENOSPC")));
         assert_eq!(one("unshare: unshare failed: Invalid argument"), (K::UnshareFailed, Some("EINVAL")));
     }
@@ -358,7 +386,10 @@ mod tests {
         use SymptomKind as K;
         assert_eq!(one("Error: cannot clone: Operation not permitted"), (K::CannotClone, Some("EPERM")));
         assert_eq!(one("Error: cannot set up namespace using \"/usr/bin/newuidmap\": exit status 1").0, K::Newuidmap);
-        assert_eq!(one("[1234:1234:FATAL:zygote_host_impl_linux.cc(128)] No usable sandbox! Update your kernel").0, K::NoUsableSandbox);
+        assert_eq!(
+            one("[1234:1234:FATAL:zygote_host_impl_linux.cc(128)] No usable sandbox! Update your kernel").0,
+            K::NoUsableSandbox
+        );
         assert_eq!(
             one("The SUID sandbox helper binary was found, but is not configured correctly. Rather than run without sandboxing I'm aborting now.").0,
             K::SuidHelperMisconfigured
@@ -376,12 +407,18 @@ mod tests {
             one("type=AVC msg=audit(1:2): avc:  denied  { create } for  pid=3 comm=\"bwrap\" scontext=system_u:system_r:xdm_t:s0 tcontext=system_u:system_r:xdm_t:s0 tclass=user_namespace permissive=0").0,
             K::AuditSelinuxUserns
         );
-        assert_eq!(one("audit: type=1326 audit(1:2): auid=1000 uid=1000 comm=\"bwrap\" sig=31 arch=c000003e syscall=165").0, K::SeccompKill);
+        assert_eq!(
+            one("audit: type=1326 audit(1:2): auid=1000 uid=1000 comm=\"bwrap\" sig=31 arch=c000003e syscall=165").0,
+            K::SeccompKill
+        );
     }
 
     #[test]
     fn a_translated_prefix_does_not_hide_the_english_tail() {
-        assert_eq!(one("Fehler: Sandbox fehlgeschlagen: bwrap: setting up uid map: Permission denied"), (SymptomKind::UidMap, Some("EACCES")));
+        assert_eq!(
+            one("Fehler: Sandbox fehlgeschlagen: bwrap: setting up uid map: Permission denied"),
+            (SymptomKind::UidMap, Some("EACCES"))
+        );
         // A localized strerror is not guessed.
         assert_eq!(one("bwrap: setting up uid map: Keine Berechtigung"), (SymptomKind::UidMap, None));
     }

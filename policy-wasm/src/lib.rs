@@ -14,18 +14,9 @@ use wasm_bindgen::prelude::*;
 
 /// The committed JSON Schemas (`nsdoctor schema NAME`); the `schema` feature (schemars) is off in this build.
 const SCHEMAS: &[(&str, &str)] = &[
-    (
-        "probe-report",
-        include_str!("../../schemas/probe-report.schema.json"),
-    ),
-    (
-        "sandbox-config",
-        include_str!("../../schemas/sandbox-config.schema.json"),
-    ),
-    (
-        "diagnosis",
-        include_str!("../../schemas/diagnosis.schema.json"),
-    ),
+    ("probe-report", include_str!("../../schemas/probe-report.schema.json")),
+    ("sandbox-config", include_str!("../../schemas/sandbox-config.schema.json")),
+    ("diagnosis", include_str!("../../schemas/diagnosis.schema.json")),
 ];
 
 fn usage(message: &str) -> String {
@@ -33,11 +24,7 @@ fn usage(message: &str) -> String {
 }
 
 fn type_name(v: &JsValue) -> String {
-    if v.is_null() {
-        "null".to_string()
-    } else {
-        v.js_typeof().as_string().unwrap_or_default()
-    }
+    if v.is_null() { "null".to_string() } else { v.js_typeof().as_string().unwrap_or_default() }
 }
 
 /// `undefined`, `null` and `""` mean "not given"; a string is passed on; anything else is a usage error.
@@ -47,16 +34,12 @@ fn optional_string(v: &JsValue, what: &str) -> Result<Option<String>, String> {
     }
     match v.as_string() {
         Some(s) => Ok(Some(s)),
-        None => Err(usage(&format!(
-            "{what} must be a string, not {}",
-            type_name(v)
-        ))),
+        None => Err(usage(&format!("{what} must be a string, not {}", type_name(v)))),
     }
 }
 
 fn required_string(v: &JsValue, what: &str) -> Result<String, String> {
-    v.as_string()
-        .ok_or_else(|| usage(&format!("{what} must be a string, not {}", type_name(v))))
+    v.as_string().ok_or_else(|| usage(&format!("{what} must be a string, not {}", type_name(v))))
 }
 
 /// A probe report (`string`, or the file's bytes as `Uint8Array`/`ArrayBuffer`) plus an optional sandbox config
@@ -76,10 +59,7 @@ pub fn diagnose(report: JsValue, config: JsValue) -> String {
     } else if let Some(b) = report.dyn_ref::<js_sys::ArrayBuffer>() {
         js_sys::Uint8Array::new(b).to_vec()
     } else {
-        return usage(&format!(
-            "report must be a string, Uint8Array or ArrayBuffer, not {}",
-            type_name(&report)
-        ));
+        return usage(&format!("report must be a string, Uint8Array or ArrayBuffer, not {}", type_name(&report)));
     };
     policy_core::diagnose_json_bytes(&bytes, config.as_deref())
 }
@@ -110,10 +90,7 @@ pub fn diagnose_error_text(text: JsValue, facts: JsValue) -> String {
         Err(e) => return e,
     };
     let facts = if facts.is_object() && !facts.is_instance_of::<js_sys::Array>() {
-        match js_sys::JSON::stringify(&facts)
-            .ok()
-            .and_then(|s| s.as_string())
-        {
+        match js_sys::JSON::stringify(&facts).ok().and_then(|s| s.as_string()) {
             Some(s) => Some(s),
             None => return usage("facts object cannot be converted to JSON"),
         }
@@ -137,10 +114,7 @@ pub fn explain(code: JsValue) -> String {
         Some(rule) => render::explain_json(rule),
         None => {
             let codes: Vec<&str> = rules::RULES.iter().map(|r| r.code).collect();
-            usage(&format!(
-                "unknown rule `{code}`; known codes: {}",
-                codes.join(", ")
-            ))
+            usage(&format!("unknown rule `{code}`; known codes: {}", codes.join(", ")))
         }
     }
 }
@@ -154,10 +128,7 @@ pub fn rules() -> String {
 /// Re-renders a diagnosis JSON as `text`, `markdown`, `html` (an escaped fragment) or `json`.
 #[wasm_bindgen(skip_typescript)]
 pub fn render(diagnosis: JsValue, format: JsValue) -> String {
-    match (
-        required_string(&diagnosis, "diagnosis"),
-        required_string(&format, "format"),
-    ) {
+    match (required_string(&diagnosis, "diagnosis"), required_string(&format, "format")) {
         (Ok(d), Ok(f)) => policy_core::render_json_str(&d, &f),
         (Err(e), _) | (_, Err(e)) => e,
     }
@@ -174,10 +145,7 @@ pub fn schema(name: JsValue) -> String {
         Some((_, s)) => (*s).to_string(),
         None => {
             let names: Vec<&str> = SCHEMAS.iter().map(|(n, _)| *n).collect();
-            usage(&format!(
-                "unknown schema `{name}`; known: {}",
-                names.join(", ")
-            ))
+            usage(&format!("unknown schema `{name}`; known: {}", names.join(", ")))
         }
     }
 }
@@ -185,10 +153,8 @@ pub fn schema(name: JsValue) -> String {
 /// The facts `diagnoseErrorText` accepts: `[{"key": "distro", "help": "…"}, …]`.
 #[wasm_bindgen(js_name = factKeys, skip_typescript)]
 pub fn fact_keys() -> String {
-    let keys: Vec<serde_json::Value> = policy_core::input::FACT_KEYS
-        .iter()
-        .map(|(k, h)| serde_json::json!({ "key": k, "help": h }))
-        .collect();
+    let keys: Vec<serde_json::Value> =
+        policy_core::input::FACT_KEYS.iter().map(|(k, h)| serde_json::json!({ "key": k, "help": h })).collect();
     serde_json::to_string(&keys).unwrap_or_default()
 }
 

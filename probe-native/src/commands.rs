@@ -7,8 +7,8 @@ use policy_core::summary::Summary;
 use policy_core::{Diagnosis, render, rules};
 
 use crate::{
-    CheckArgs, ColorChoice, DiagnoseArgs, ExplainArgs, ExplainFormat, Format, OutputArgs, ProbeCmdArgs, RulesArgs, SchemaArgs,
-    SummarizeArgs, SummaryFormat,
+    CheckArgs, ColorChoice, DiagnoseArgs, ExplainArgs, ExplainFormat, Format, OutputArgs, ProbeCmdArgs, RulesArgs,
+    SchemaArgs, SummarizeArgs, SummaryFormat,
 };
 
 /// Reads a file or `-` (stdin), refusing more than `limit` bytes without reading them all.
@@ -124,7 +124,8 @@ pub fn check(a: &CheckArgs) -> Result<u8, String> {
 /// Written to a temporary file in the same directory and renamed, so the collector never reads half a file.
 fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duration) -> Result<(), String> {
     use std::fmt::Write as _;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs_f64()).unwrap_or(0.0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs_f64()).unwrap_or(0.0);
     let mut text = render::prometheus(d);
     let _ = write!(
         text,
@@ -148,7 +149,10 @@ fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duratio
 
 /// Where `fix --apply` keeps its script and undo manifest (`NSDOCTOR_STATE_DIR` overrides it).
 fn state_dir() -> std::path::PathBuf {
-    std::env::var_os("NSDOCTOR_STATE_DIR").filter(|v| !v.is_empty()).map(std::path::PathBuf::from).unwrap_or_else(|| "/var/lib/nsdoctor".into())
+    std::env::var_os("NSDOCTOR_STATE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/var/lib/nsdoctor".into())
 }
 
 /// Root, and not through a set-uid bit: the fix changes the host.
@@ -193,7 +197,9 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
     }
     if a.apply {
         if !a.yes {
-            return Err("refusing to change this host without --yes (run without --apply to read the script first)".to_string());
+            return Err(
+                "refusing to change this host without --yes (run without --apply to read the script first)".to_string()
+            );
         }
         require_root("fix --apply")?;
     }
@@ -209,7 +215,9 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
     };
     // A saved report with --config: the fix for that sandbox config (a probe already applied it).
     let config = match (&a.report, &a.probe.config) {
-        (Some(_), Some(p)) => Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?),
+        (Some(_), Some(p)) => {
+            Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?)
+        }
         _ => None,
     };
     let d = policy_core::diagnose(&report, config.as_ref());
@@ -396,7 +404,10 @@ fn summarize_document(
         return;
     }
     if head.len() > MAX_REPORT_BYTES {
-        summary.add_error(name, &format!("report is too large (more than {MAX_REPORT_BYTES} bytes; NDJSON needs one report per line)"));
+        summary.add_error(
+            name,
+            &format!("report is too large (more than {MAX_REPORT_BYTES} bytes; NDJSON needs one report per line)"),
+        );
         return;
     }
     summarize_one(head, name, config, summary);
@@ -414,7 +425,8 @@ pub fn summarize(a: &SummarizeArgs) -> Result<u8, String> {
     for path in &a.inputs {
         summarize_input(path, config.as_ref(), &mut summary);
     }
-    let first_error = summary.error_samples().first().map(|e| format!("; first: {}: {}", e.source, e.message)).unwrap_or_default();
+    let first_error =
+        summary.error_samples().first().map(|e| format!("; first: {}: {}", e.source, e.message)).unwrap_or_default();
     if summary.reports() == 0 {
         return Err(format!(
             "no valid report in {} input{} ({} input error{}{first_error})",

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "nsdoctor", version, about = "Why can't this host's sandbox create user and network namespaces, and what to change")]
+#[command(
+    name = "nsdoctor",
+    version,
+    about = "Why can't this host's sandbox create user and network namespaces, and what to change"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]

@@ -63,7 +63,8 @@ fn usage_errors_exit_2() {
 fn unknown_fact_lists_the_valid_keys() {
     let (out, _) = nsdoctor(&["diagnose", "--error-text", "-", "--fact", "planet=mars"], b"bwrap: x");
     let err = String::from_utf8_lossy(&out.stderr);
-    for k in ["distro", "distro-version", "kernel", "container", "wsl", "root", "service", "chroot", "selinux", "tool"] {
+    for k in ["distro", "distro-version", "kernel", "container", "wsl", "root", "service", "chroot", "selinux", "tool"]
+    {
         assert!(err.contains(k), "missing {k} in {err}");
     }
 }
@@ -73,7 +74,20 @@ fn a_4_mib_error_text_is_classified_in_under_a_second() {
     let mut text = "some unrelated build log line with enough words to be realistic\n".repeat(4 * 1024 * 1024 / 64);
     text.push_str("bwrap: setting up uid map: Permission denied\n");
     assert!(text.len() >= 4 * 1024 * 1024);
-    let (out, took) = nsdoctor(&["diagnose", "--error-text", "-", "--fact", "distro=ubuntu", "--fact", "distro-version=24.04", "--format", "json"], text.as_bytes());
+    let (out, took) = nsdoctor(
+        &[
+            "diagnose",
+            "--error-text",
+            "-",
+            "--fact",
+            "distro=ubuntu",
+            "--fact",
+            "distro-version=24.04",
+            "--format",
+            "json",
+        ],
+        text.as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["cause"], "apparmor-userns-restriction");

@@ -45,7 +45,8 @@ fn scratch(name: &str) -> PathBuf {
 fn nobody_dir(name: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let open = base.ancestors().all(|a| std::fs::metadata(a).map(|m| m.permissions().mode() & 0o001 != 0).unwrap_or(false));
+    let open =
+        base.ancestors().all(|a| std::fs::metadata(a).map(|m| m.permissions().mode() & 0o001 != 0).unwrap_or(false));
     if open {
         return scratch(name);
     }
@@ -67,7 +68,15 @@ fn nobody_nsdoctor(name: &str) -> (PathBuf, PathBuf) {
 /// A command with a clean, deterministic environment: no service/container markers, no fault switch, an empty
 /// HOME so no real Codex/OpenClaw config is picked up.
 fn clean(cmd: &mut Command, home: &Path) {
-    for k in ["INVOCATION_ID", "KUBERNETES_SERVICE_HOST", "container", "NSDOCTOR_TEST_FAULT", "OPENCLAW_CONFIG_PATH", "OPENCLAW_STATE_DIR", "CODEX_HOME"] {
+    for k in [
+        "INVOCATION_ID",
+        "KUBERNETES_SERVICE_HOST",
+        "container",
+        "NSDOCTOR_TEST_FAULT",
+        "OPENCLAW_CONFIG_PATH",
+        "OPENCLAW_STATE_DIR",
+        "CODEX_HOME",
+    ] {
         cmd.env_remove(k);
     }
     cmd.env("HOME", home);
@@ -82,7 +91,12 @@ struct Run {
 
 impl Run {
     fn new(name: &str) -> Run {
-        Run { wrap: Vec::new(), probe: vec!["--no-bwrap".to_string()], env: Vec::new(), home: scratch(&format!("home-{name}")) }
+        Run {
+            wrap: Vec::new(),
+            probe: vec!["--no-bwrap".to_string()],
+            env: Vec::new(),
+            home: scratch(&format!("home-{name}")),
+        }
     }
     fn wrap(mut self, args: &[&str]) -> Run {
         self.wrap.extend(args.iter().map(|s| s.to_string()));
@@ -107,8 +121,14 @@ impl Run {
     }
     fn report_of(&self, bin: &str) -> ProbeReport {
         let out = self.output(bin);
-        assert!(out.status.success(), "probe failed: {:?}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report JSON: {e}\n{}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "probe failed: {:?}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("report JSON: {e}\n{}", String::from_utf8_lossy(&out.stdout)))
     }
     fn report(&self) -> ProbeReport {
         self.report_of(NSDOCTOR)
@@ -223,7 +243,12 @@ fn as_user_refused_when_not_root() {
     let (dir, bin) = nobody_nsdoctor("refuse");
     let mut cmd = Command::new(FAULTWRAP);
     clean(&mut cmd, &dir);
-    let out = cmd.args(["--as-uid", "65534", "--"]).arg(&bin).args(["probe", "--as-user", "0"]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = cmd
+        .args(["--as-uid", "65534", "--"])
+        .arg(&bin)
+        .args(["probe", "--as-user", "0"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -323,7 +348,21 @@ fn max_net_namespaces_zero_blocks_only_network_none() {
     };
     let r = run("none");
     assert_eq!(r.config.network, NetworkMode::None);
-    assert_all_ok(&r, &[StepId::Userns, StepId::Setgroups, StepId::UidMap, StepId::GidMap, StepId::Mountns, StepId::MountSlave, StepId::MountTmpfs, StepId::Pidns, StepId::ProcMount, StepId::Clone3]);
+    assert_all_ok(
+        &r,
+        &[
+            StepId::Userns,
+            StepId::Setgroups,
+            StepId::UidMap,
+            StepId::GidMap,
+            StepId::Mountns,
+            StepId::MountSlave,
+            StepId::MountTmpfs,
+            StepId::Pidns,
+            StepId::ProcMount,
+            StepId::Clone3,
+        ],
+    );
     assert_eq!(errno(&r, StepId::Netns), "ENOSPC");
     assert_eq!(errno(&r, StepId::FlagUserNet), "ENOSPC");
     let d = policy_core::diagnose(&r, None);
@@ -334,14 +373,22 @@ fn max_net_namespaces_zero_blocks_only_network_none() {
     assert_eq!(r.config.network, NetworkMode::Bridge);
     assert_eq!(errno(&r, StepId::Netns), "ENOSPC");
     let d = policy_core::diagnose(&r, None);
-    assert_ne!(d.verdict, Verdict::Blocked, "{:?}", d.findings.iter().map(|f| (&f.code, f.blocking)).collect::<Vec<_>>());
+    assert_ne!(
+        d.verdict,
+        Verdict::Blocked,
+        "{:?}",
+        d.findings.iter().map(|f| (&f.code, f.blocking)).collect::<Vec<_>>()
+    );
     assert!(d.findings.iter().all(|f| !f.blocking));
 }
 
 #[test]
 fn capabilities_dropped_in_new_userns_like_ubuntu_apparmor() {
     require_root!();
-    let mut r = Run::new("caps-dropped").probe(&["--as-user", "65534"]).env("NSDOCTOR_TEST_FAULT", "drop-caps-after-userns").report();
+    let mut r = Run::new("caps-dropped")
+        .probe(&["--as-user", "65534"])
+        .env("NSDOCTOR_TEST_FAULT", "drop-caps-after-userns")
+        .report();
     assert!(r.producer.as_deref().is_some_and(|p| p.contains("NSDOCTOR_TEST_FAULT")));
     assert_eq!(errno(&r, StepId::Userns), "ok");
     assert_eq!(data(&r, StepId::Userns, "cap_eff"), Some("0000000000000000"));
@@ -358,7 +405,13 @@ fn capabilities_dropped_in_new_userns_like_ubuntu_apparmor() {
     // the label the kernel gives the new namespace.
     r.sysctl.apparmor_restrict_unprivileged_userns = Fact::Observed(1);
     r.lsm.apparmor_enabled = Fact::Observed(true);
-    r.lsm.active = Fact::Observed(vec!["lockdown".into(), "capability".into(), "landlock".into(), "yama".into(), "apparmor".into()]);
+    r.lsm.active = Fact::Observed(vec![
+        "lockdown".into(),
+        "capability".into(),
+        "landlock".into(),
+        "yama".into(),
+        "apparmor".into(),
+    ]);
     r.process.apparmor_label = Fact::Observed("unconfined".into());
     for id in [StepId::Userns, StepId::FlagUserNet] {
         if let Some(s) = r.steps.iter_mut().find(|s| s.id == id) {
@@ -408,7 +461,10 @@ fn chroot_named_by_elimination_when_the_check_is_inconclusive() {
     let mut cmd = Command::new(FAULTWRAP);
     clean(&mut cmd, &home);
     let root_s = root.display().to_string();
-    let out = cmd.args(["--chroot-bind-root", &root_s, "--", NSDOCTOR, "probe", "--no-bwrap"]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = cmd
+        .args(["--chroot-bind-root", &root_s, "--", NSDOCTOR, "probe", "--no-bwrap"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_dir_all(&home);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -416,7 +472,11 @@ fn chroot_named_by_elimination_when_the_check_is_inconclusive() {
     assert_eq!(errno(&r, StepId::Userns), "EPERM");
     assert_eq!(r.identity.euid, Fact::Observed(0));
     assert_eq!(r.process.seccomp_mode, Fact::Observed(0));
-    assert!(matches!(r.process.chrooted, Fact::Unavailable(_)), "the chroot check must be inconclusive here: {:?}", r.process.chrooted);
+    assert!(
+        matches!(r.process.chrooted, Fact::Unavailable(_)),
+        "the chroot check must be inconclusive here: {:?}",
+        r.process.chrooted
+    );
     assert!(r.sysctl.unprivileged_userns_clone.get().is_none_or(|v| *v != 0));
     // This VM carries a stray /.dockerenv (a Firecracker VM): the scenario is a bare host.
     r.platform.docker = Fact::Observed(false);
@@ -483,7 +543,25 @@ fn host_snapshot() -> Snapshot {
         for p in names {
             let n = p.display().to_string();
             // Counters that move on their own.
-            if ["random", "ns_last_pid", "tainted", "pty", "sched_", "hung_task", "perf_event", "ftrace", "kexec", "printk", "softlockup", "watchdog", "numa", "keys"].iter().any(|s| n.contains(s)) {
+            if [
+                "random",
+                "ns_last_pid",
+                "tainted",
+                "pty",
+                "sched_",
+                "hung_task",
+                "perf_event",
+                "ftrace",
+                "kexec",
+                "printk",
+                "softlockup",
+                "watchdog",
+                "numa",
+                "keys",
+            ]
+            .iter()
+            .any(|s| n.contains(s))
+            {
                 continue;
             }
             if let Ok(v) = std::fs::read_to_string(&p) {
@@ -537,7 +615,9 @@ fn refuses_to_run_setuid() {
     let (dir, bin) = nobody_nsdoctor("setuid");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o4755)).unwrap_or_else(|e| panic!("{e}"));
-    let nosuid = nix::sys::statvfs::statvfs(&bin).map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID)).unwrap_or(true);
+    let nosuid = nix::sys::statvfs::statvfs(&bin)
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOSUID))
+        .unwrap_or(true);
     if nosuid {
         let _ = std::fs::remove_dir_all(&dir);
         eprintln!("skipped: {} is on a nosuid mount", dir.display());
@@ -545,7 +625,12 @@ fn refuses_to_run_setuid() {
     }
     let mut cmd = Command::new(FAULTWRAP);
     clean(&mut cmd, &dir);
-    let out = cmd.args(["--as-uid", "65534", "--"]).arg(&bin).args(["probe", "--no-bwrap"]).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = cmd
+        .args(["--as-uid", "65534", "--"])
+        .arg(&bin)
+        .args(["probe", "--no-bwrap"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stderr).contains("set-uid"));
@@ -572,8 +657,11 @@ fn config_discovery_codex_openclaw_and_flags() {
     // Codex: network access on ⇒ no net namespace needed.
     let run = Run::new("cfg-codex");
     std::fs::create_dir_all(run.home.join(".codex")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(run.home.join(".codex/config.toml"), "sandbox_mode = \"workspace-write\"\n[sandbox_workspace_write]\nnetwork_access = true\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        run.home.join(".codex/config.toml"),
+        "sandbox_mode = \"workspace-write\"\n[sandbox_workspace_write]\nnetwork_access = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = run.report();
     assert_eq!(r.config.tool, "codex");
     assert_eq!(r.config.network, NetworkMode::Host);

@@ -15,7 +15,11 @@ fn in_throwaway_namespace(script: &str, state: &std::path::Path) -> String {
         .output()
         .expect("unshare(1) from util-linux");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "the namespace script failed:\nstdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the namespace script failed:\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 

@@ -12,7 +12,10 @@ use policy_core::input::{MAX_DEPTH, MAX_ERROR_TEXT_BYTES, MAX_REPORT_BYTES};
 
 mod common;
 
-fn run(args: &[&str], feed: impl FnOnce(&mut std::process::ChildStdin) -> usize + Send + 'static) -> (Output, usize, Duration) {
+fn run(
+    args: &[&str],
+    feed: impl FnOnce(&mut std::process::ChildStdin) -> usize + Send + 'static,
+) -> (Output, usize, Duration) {
     common::run_fed(args, feed)
 }
 
@@ -96,12 +99,15 @@ fn the_size_limit_is_exact() {
 
 #[test]
 fn nesting_depth_is_refused_before_parsing() {
-    let deep = |levels: usize, tail: &str| format!(r#"{{"schema_version":1,"source":{}{tail}"#, "[".repeat(levels - 1)).into_bytes();
+    let deep = |levels: usize, tail: &str| {
+        format!(r#"{{"schema_version":1,"source":{}{tail}"#, "[".repeat(levels - 1)).into_bytes()
+    };
     // 33 levels, then garbage: the depth scan answers, the parser never saw it.
     let (out, took) = with_stdin(&["diagnose", "-"], deep(MAX_DEPTH + 1, "@@ not json"));
     refused(&out, took, "report is nested deeper than 32 levels");
     // 32 levels reach the schema check instead.
-    let (out, took) = with_stdin(&["diagnose", "-"], [deep(MAX_DEPTH, &"]".repeat(MAX_DEPTH - 1)), b"}".to_vec()].concat());
+    let (out, took) =
+        with_stdin(&["diagnose", "-"], [deep(MAX_DEPTH, &"]".repeat(MAX_DEPTH - 1)), b"}".to_vec()].concat());
     refused(&out, took, "does not match the probe-report schema");
     // As many levels as fit under the size limit.
     let (out, took) = with_stdin(&["diagnose", "-"], deep(MAX_REPORT_BYTES - 40, ""));
@@ -114,7 +120,8 @@ fn config_and_error_text_limits() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("deep-config.json");
     std::fs::write(&cfg, format!(r#"{{"tool":{}"#, "[".repeat(MAX_DEPTH))).unwrap();
-    let (out, took) = with_stdin(&["diagnose", "--config", cfg.to_str().unwrap(), "-"], br#"{"schema_version":1}"#.to_vec());
+    let (out, took) =
+        with_stdin(&["diagnose", "--config", cfg.to_str().unwrap(), "-"], br#"{"schema_version":1}"#.to_vec());
     refused(&out, took, "config is nested deeper than 32 levels");
 
     let mut text = b"bwrap: setting up uid map: Permission denied\n".repeat(MAX_ERROR_TEXT_BYTES / 45 + 1);

@@ -92,11 +92,8 @@ fn expected(all: &[(String, ProbeReport, Diagnosis)]) -> Expected {
         e.reports += 1;
         bump(&mut e.verdicts, d.verdict.as_str());
         e.any_blocked |= d.verdict == Verdict::Blocked;
-        let top = d
-            .findings
-            .iter()
-            .find(|f| f.blocking || f.severity != Severity::Info)
-            .map_or("none", |f| f.cause.as_str());
+        let top =
+            d.findings.iter().find(|f| f.blocking || f.severity != Severity::Info).map_or("none", |f| f.cause.as_str());
         bump(&mut e.top_causes, top);
         let causes: BTreeSet<&str> = d.findings.iter().map(|f| f.cause.as_str()).collect();
         for c in causes {
@@ -140,7 +137,8 @@ fn nonzero(m: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
 }
 
 fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -243,7 +241,8 @@ fn bad_lines_are_counted_with_file_and_line_and_do_not_abort() {
     let j = json_of(&out);
     assert_eq!(j["reports"].as_u64(), Some(bad_ones.len() as u64 + 1));
     assert_eq!(j["input_errors"].as_u64(), Some(bad_ones.len() as u64));
-    let sources: Vec<String> = j["errors"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap().to_string()).collect();
+    let sources: Vec<String> =
+        j["errors"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap().to_string()).collect();
     let want: Vec<String> = (0..bad_ones.len()).map(|i| format!("{p}:{}", 2 * i + 2)).collect();
     assert_eq!(sources, want);
     let messages: Vec<&str> = j["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
@@ -294,7 +293,10 @@ fn text_and_markdown_show_the_derived_counts() {
     let text = String::from_utf8(nsdoctor(&args, b"").stdout).unwrap();
     assert!(text.starts_with(&format!("nsdoctor summary: {} reports, 0 input errors\n", e.reports)), "{text}");
     let blocked = e.verdicts.get("blocked").copied().unwrap_or(0);
-    assert!(text.lines().any(|l| l.split_whitespace().take(2).collect::<Vec<_>>() == ["blocked", &blocked.to_string()]), "{text}");
+    assert!(
+        text.lines().any(|l| l.split_whitespace().take(2).collect::<Vec<_>>() == ["blocked", &blocked.to_string()]),
+        "{text}"
+    );
     for section in ["verdict", "top cause", "any cause", "rule", "distro", "bwrap origin", "bwrap selected_by"] {
         assert!(text.contains(&format!("\n{section}")), "{section}: {text}");
     }
@@ -323,7 +325,11 @@ fn checks_format_is_one_doctor_check_per_finding() {
         assert_eq!(checks.len(), d.findings.len().max(1), "{path}");
         for c in checks {
             let keys: BTreeSet<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(keys, BTreeSet::from(["id", "category", "status", "summary", "details", "remediation"]), "{path}");
+            assert_eq!(
+                keys,
+                BTreeSet::from(["id", "category", "status", "summary", "details", "remediation"]),
+                "{path}"
+            );
             assert!(["ok", "warning", "fail"].contains(&c["status"].as_str().unwrap()), "{path}");
             assert_eq!(c["category"], "sandbox");
             assert!(!c["summary"].as_str().unwrap().is_empty());
@@ -471,7 +477,12 @@ fn prometheus_format_is_valid_exposition_and_matches_the_diagnosis() {
             let s = sample(
                 &samples,
                 "nsdoctor_finding",
-                &[("code", &f.code), ("cause", f.cause.as_str()), ("severity", f.severity.as_str()), ("blocking", &blocking)],
+                &[
+                    ("code", &f.code),
+                    ("cause", f.cause.as_str()),
+                    ("severity", f.severity.as_str()),
+                    ("blocking", &blocking),
+                ],
             );
             assert_eq!(s.map(|s| s.2), Some(1.0), "{path} {}", f.code);
         }
@@ -492,7 +503,8 @@ fn prometheus_format_is_valid_exposition_and_matches_the_diagnosis() {
     }
 }
 
-const HOSTILE: &str = "evil\"} 1\nnsdoctor_verdict{verdict=\"ok\"} 1\n# TYPE x counter\\\u{1b}[2J\u{202e}\r\u{0}end | cell";
+const HOSTILE: &str =
+    "evil\"} 1\nnsdoctor_verdict{verdict=\"ok\"} 1\n# TYPE x counter\\\u{1b}[2J\u{202e}\r\u{0}end | cell";
 
 #[test]
 fn prometheus_labels_escape_hostile_strings() {
@@ -513,7 +525,10 @@ fn prometheus_labels_escape_hostile_strings() {
     let tool = &info.1.iter().find(|(k, _)| k == "tool").unwrap().1;
     // Quotes, backslashes and newlines survive escaping; other controls are shown as \u{…}, never raw.
     assert!(tool.starts_with("evil\"} 1\nnsdoctor_verdict{verdict=\"ok\"} 1\n# TYPE x counter\\"), "{tool:?}");
-    assert!(tool.contains("\\u{001b}[2J") && tool.contains("\\u{202e}") && tool.contains("\\u{0000}end | cell"), "{tool:?}");
+    assert!(
+        tool.contains("\\u{001b}[2J") && tool.contains("\\u{202e}") && tool.contains("\\u{0000}end | cell"),
+        "{tool:?}"
+    );
     assert!(!tool.chars().any(|c| c.is_control() && c != '\n'), "{tool:?}");
     let bwrap = &info.1.iter().find(|(k, _)| k == "bwrap_path").unwrap().1;
     // Cut after 256 input characters (escapes of control characters make the shown value a little longer).
@@ -757,7 +772,11 @@ fn bench_100k_reports_constant_memory() {
     let [(_, tenth), (_, full), (_, double)] = &runs;
     assert_eq!(full.reports, n as u64);
     assert_eq!(double.reports, 2 * n as u64);
-    println!("peak RSS growth: n/10 → n {} KiB, n → 2n {} KiB", full.max_rss_kib - tenth.max_rss_kib, double.max_rss_kib - full.max_rss_kib);
+    println!(
+        "peak RSS growth: n/10 → n {} KiB, n → 2n {} KiB",
+        full.max_rss_kib - tenth.max_rss_kib,
+        double.max_rss_kib - full.max_rss_kib
+    );
     assert!(full.max_rss_kib - tenth.max_rss_kib < 16 * 1024);
     assert!(double.max_rss_kib - full.max_rss_kib < 2 * 1024, "memory grew after every table was full");
 }

@@ -14,7 +14,9 @@ pub fn fixtures() -> Vec<(String, PathBuf)> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json") && p.file_stem().is_some_and(|s| s != "expected"))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x == "json") && p.file_stem().is_some_and(|s| s != "expected")
+                })
                 .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p)))
                 .collect()
         })

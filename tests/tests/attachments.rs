@@ -14,7 +14,8 @@ fn attachments(content: &str) -> Vec<(String, String)> {
         .lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
-            (w.next() == Some("profile")).then(|| (w.next().unwrap_or("").to_string(), w.next().unwrap_or("").to_string()))
+            (w.next() == Some("profile"))
+                .then(|| (w.next().unwrap_or("").to_string(), w.next().unwrap_or("").to_string()))
         })
         .filter(|(_, a)| a.starts_with('/'))
         .collect()
@@ -42,14 +43,18 @@ fn no_fixture_gets_a_profile_for_a_path_another_profile_already_attaches_to() {
     for (name, path) in fixtures() {
         let r = load(&path).unwrap();
         let existing: BTreeMap<String, String> = r.apparmor.profiles_for_bwrap.get().cloned().unwrap_or_default();
-        let bwrap = r.config.bwrap_path.clone().or(r.bwrap.selected.clone()).unwrap_or_else(|| "/usr/bin/bwrap".to_string());
+        let bwrap =
+            r.config.bwrap_path.clone().or(r.bwrap.selected.clone()).unwrap_or_else(|| "/usr/bin/bwrap".to_string());
         for (id, pname, attach, commands) in offered(&r) {
             checked += 1;
             if attach == bwrap {
                 let others: Vec<&String> = existing.keys().filter(|k| **k != pname).collect();
                 assert!(others.is_empty(), "{name}: {id} adds `{pname}` for {attach} where {others:?} already attach");
             }
-            assert!(commands.iter().any(|c| c.contains("grep -lsE") && c.contains(&attach)), "{name}: {id} installs a profile for {attach} without the attachment guard");
+            assert!(
+                commands.iter().any(|c| c.contains("grep -lsE") && c.contains(&attach)),
+                "{name}: {id} installs a profile for {attach} without the attachment guard"
+            );
         }
     }
     assert!(checked > 5, "only {checked} profiles offered across the fixtures: the test would prove nothing");
@@ -61,14 +66,19 @@ fn no_fixture_gets_a_profile_for_a_path_another_profile_already_attaches_to() {
 fn an_existing_attachment_is_extended_not_doubled() {
     let path = nsdoctor_tests::repo_root().join("tests/fixtures/ubuntu-2404-system-bwrap-no-profile-rtm-newaddr.json");
     let mut r = load(&path).unwrap();
-    r.apparmor.profiles_for_bwrap = Fact::Observed([("vendor-bwrap".to_string(), "/etc/apparmor.d/vendor-bwrap".to_string())].into());
-    r.apparmor.profile_attachments = Fact::Observed([("vendor-bwrap".to_string(), "/usr/bin/bwrap".to_string())].into());
+    r.apparmor.profiles_for_bwrap =
+        Fact::Observed([("vendor-bwrap".to_string(), "/etc/apparmor.d/vendor-bwrap".to_string())].into());
+    r.apparmor.profile_attachments =
+        Fact::Observed([("vendor-bwrap".to_string(), "/usr/bin/bwrap".to_string())].into());
     r.apparmor.profile_flags = Fact::Observed([("vendor-bwrap".to_string(), String::new())].into());
     assert!(offered(&r).is_empty(), "a profile file was offered: {:?}", offered(&r));
     let d = diagnose(&r, None);
     let ids: Vec<&str> = d.findings.iter().flat_map(|f| f.remediations.iter().map(|x| x.id.as_str())).collect();
     assert!(ids.contains(&"add-userns-to-vendor-bwrap"), "{ids:?}");
-    assert!(!ids.iter().any(|i| i.contains("stock-bwrap-profile")), "the stock profile would be a second attachment: {ids:?}");
+    assert!(
+        !ids.iter().any(|i| i.contains("stock-bwrap-profile")),
+        "the stock profile would be a second attachment: {ids:?}"
+    );
 
     // The same host without the vendor profile gets the new profile (the guard above is not vacuous).
     let plain = load(&path).unwrap();

@@ -52,13 +52,18 @@ struct Outcome {
 
 fn load_split(split: &str) -> Vec<Case> {
     let dir = repo_root().join("tests/corpus").join(split);
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     paths.sort();
     paths.iter().map(|p| load_case(p)).collect()
 }
 
 fn load_case(p: &Path) -> Case {
-    let c: Case = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let c: Case =
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     assert_eq!(p.file_stem().unwrap().to_str().unwrap(), c.id, "{}: file name must be the id", p.display());
     c
 }
@@ -75,7 +80,8 @@ fn vocabulary() -> Vec<&'static str> {
 
 fn run(case: &Case) -> Outcome {
     let facts: Vec<String> = case.facts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let report = input::report_from_error_text(&case.text, &facts).unwrap_or_else(|e| panic!("{}: {}", case.id, e.message));
+    let report =
+        input::report_from_error_text(&case.text, &facts).unwrap_or_else(|e| panic!("{}: {}", case.id, e.message));
     let d = diagnose(&report, None);
     let mut got: Vec<String> = Vec::new();
     for f in &d.findings {
@@ -136,7 +142,15 @@ fn table(split: &str, outs: &[Outcome]) -> String {
         s,
         "Namespace failures: **top-1 {}** ({}/{}), **top-3 {}** ({}/{}). Non-namespace texts: {} cases, **{} false alarms**. \
          `other` (a namespace failure outside nsdoctor's causes, not scored): {}.\n",
-        pct(f.top1, f.failures), f.top1, f.failures, pct(f.top3, f.failures), f.top3, f.failures, f.none_cases, f.false_alarms, f.other
+        pct(f.top1, f.failures),
+        f.top1,
+        f.failures,
+        pct(f.top3, f.failures),
+        f.top3,
+        f.failures,
+        f.none_cases,
+        f.false_alarms,
+        f.other
     );
     let _ = writeln!(s, "| expected cause | cases | top-1 | top-3 |\n| --- | ---: | ---: | ---: |");
     for cause in vocabulary() {
@@ -185,7 +199,11 @@ fn corpus_cases_are_well_formed() {
             n += 1;
             assert!(vocab.contains(&c.cause.as_str()), "{}: cause `{}` is not in the vocabulary", c.id, c.cause);
             assert!(c.source.starts_with("https://"), "{}: cite the thread", c.id);
-            assert!(sources.insert(c.source.trim_end_matches('/').to_ascii_lowercase()), "{}: the same thread twice", c.id);
+            assert!(
+                sources.insert(c.source.trim_end_matches('/').to_ascii_lowercase()),
+                "{}: the same thread twice",
+                c.id
+            );
             assert!(!c.text.trim().is_empty() && !c.resolution.trim().is_empty() && !c.program.is_empty(), "{}", c.id);
             programs.insert(c.program.clone());
             if split == "test" && c.cause != NONE && c.cause != OTHER {
@@ -204,7 +222,8 @@ fn corpus_cases_are_well_formed() {
 
 #[test]
 fn corpus_eval() {
-    let runs: Vec<(&Split, Vec<Outcome>)> = SPLITS.iter().map(|sp| (sp, load_split(sp.name).iter().map(run).collect())).collect();
+    let runs: Vec<(&Split, Vec<Outcome>)> =
+        SPLITS.iter().map(|sp| (sp, load_split(sp.name).iter().map(run).collect())).collect();
     let body: Vec<String> = runs.iter().map(|(sp, outs)| table(sp.name, outs)).collect();
     let body = body.join("\n");
     println!("{body}");
@@ -240,8 +259,14 @@ fn corpus_eval() {
         std::fs::write(&readme_path, &fresh).unwrap();
         std::fs::write(&top_path, &fresh_top).unwrap();
     } else {
-        assert!(fresh == readme, "tests/corpus/README.md does not show this run's figures; rerun with NSDOCTOR_CORPUS_WRITE=1 and review the diff");
-        assert!(fresh_top == top, "README.md's corpus summary is not this run's; rerun with NSDOCTOR_CORPUS_WRITE=1 and review the diff");
+        assert!(
+            fresh == readme,
+            "tests/corpus/README.md does not show this run's figures; rerun with NSDOCTOR_CORPUS_WRITE=1 and review the diff"
+        );
+        assert!(
+            fresh_top == top,
+            "README.md's corpus summary is not this run's; rerun with NSDOCTOR_CORPUS_WRITE=1 and review the diff"
+        );
     }
     for (sp, outs) in &runs {
         let f = figures(outs);
@@ -249,6 +274,12 @@ fn corpus_eval() {
         let top3 = f.top3 as f64 / f.failures.max(1) as f64;
         assert!(top1 >= sp.top1_floor, "{}: top-1 {top1:.3} is below the floor {}", sp.name, sp.top1_floor);
         assert!(top3 >= sp.top3_floor, "{}: top-3 {top3:.3} is below the floor {}", sp.name, sp.top3_floor);
-        assert!(f.false_alarms <= sp.max_false_alarms, "{}: {} non-namespace texts diagnosed as blocked (at most {})", sp.name, f.false_alarms, sp.max_false_alarms);
+        assert!(
+            f.false_alarms <= sp.max_false_alarms,
+            "{}: {} non-namespace texts diagnosed as blocked (at most {})",
+            sp.name,
+            f.false_alarms,
+            sp.max_false_alarms
+        );
     }
 }

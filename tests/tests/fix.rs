@@ -20,7 +20,8 @@ fn all_remediation_ids() -> BTreeSet<String> {
         let dir = repo_root().join("tests/corpus").join(split);
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
-            let facts: Vec<String> = v["facts"].as_object().unwrap().iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap())).collect();
+            let facts: Vec<String> =
+                v["facts"].as_object().unwrap().iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap())).collect();
             let r = input::report_from_error_text(v["text"].as_str().unwrap(), &facts).unwrap();
             for f in diagnose(&r, None).findings {
                 ids.extend(f.remediations.into_iter().map(|r| r.id));
@@ -35,7 +36,10 @@ fn every_remediation_declares_whether_nsdoctor_applies_it() {
     let ids = all_remediation_ids();
     assert!(ids.len() > 30, "only {} remediation ids seen", ids.len());
     let missing: Vec<&String> = ids.iter().filter(|id| fix::applies(id).is_none()).collect();
-    assert!(missing.is_empty(), "remediations without a catalogue entry (host kind or the reason it is manual): {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "remediations without a catalogue entry (host kind or the reason it is manual): {missing:?}"
+    );
     for id in &ids {
         if let Some(Applies::Manual(why)) = fix::applies(id) {
             assert!(why.len() > 10, "{id}: the reason must tell the operator why");
@@ -62,7 +66,14 @@ fn plans() -> Vec<(String, fix::Plan)> {
 #[test]
 fn every_kind_of_host_fix_is_exercised_by_a_fixture() {
     let kinds: BTreeSet<String> = plans().into_iter().map(|(_, p)| format!("{:?}", p.kind)).collect();
-    for k in [Kind::SysctlFile, Kind::NewProfile, Kind::DisableOthers, Kind::LocalUserns, Kind::FlagsUnconfined, Kind::SystemdDropin] {
+    for k in [
+        Kind::SysctlFile,
+        Kind::NewProfile,
+        Kind::DisableOthers,
+        Kind::LocalUserns,
+        Kind::FlagsUnconfined,
+        Kind::SystemdDropin,
+    ] {
         assert!(kinds.contains(&format!("{k:?}")), "no fixture plans a {k:?} fix: {kinds:?}");
     }
 }

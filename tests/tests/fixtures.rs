@@ -27,7 +27,10 @@ fn every_fixture_validates_against_the_probe_report_schema() {
         assert!(errors.is_empty(), "{name}: {errors:?}");
         let report = load(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.producer.as_deref(), Some("fixture"), "{name}: producer must be `fixture`");
-        assert!(report.source.as_deref().is_some_and(|s| s.len() > 20), "{name}: every fixture cites the real host it stands for");
+        assert!(
+            report.source.as_deref().is_some_and(|s| s.len() > 20),
+            "{name}: every fixture cites the real host it stands for"
+        );
     }
 }
 
@@ -75,7 +78,13 @@ fn top_cause_and_verdict_match_the_real_hosts() {
         let d = diagnose(&load(path).unwrap(), None);
         let top = d.findings.first().map(|f| f.cause.as_str().to_string());
         if top != exp.top_cause || d.verdict.as_str() != exp.verdict {
-            failures.push(format!("{name}: expected {:?}/{}, got {:?}/{}", exp.top_cause, exp.verdict, top, d.verdict.as_str()));
+            failures.push(format!(
+                "{name}: expected {:?}/{}, got {:?}/{}",
+                exp.top_cause,
+                exp.verdict,
+                top,
+                d.verdict.as_str()
+            ));
         }
     }
     for name in expected.keys() {
@@ -100,7 +109,11 @@ fn reverse_keys(v: serde_json::Value) -> serde_json::Value {
 fn to_text_reversed(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Object(m) => {
-            let parts: Vec<String> = m.iter().rev().map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), to_text_reversed(v))).collect();
+            let parts: Vec<String> = m
+                .iter()
+                .rev()
+                .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), to_text_reversed(v)))
+                .collect();
             format!("{{{}}}", parts.join(","))
         }
         serde_json::Value::Array(a) => format!("[{}]", a.iter().map(to_text_reversed).collect::<Vec<_>>().join(",")),

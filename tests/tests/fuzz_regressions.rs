@@ -2,7 +2,6 @@
 //! was found or minimised) is replayed through the very checks the fuzz target runs (`fuzz/checks.rs`), and every
 //! fixture passes them too. Named tests below document each bug in plain terms.
 
-#[allow(dead_code, clippy::all)]
 #[path = "../../fuzz/checks.rs"]
 mod checks;
 
@@ -12,7 +11,9 @@ use nsdoctor_tests::{fixtures, repo_root};
 use policy_core::input;
 
 fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir).map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect()).unwrap_or_default();
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
     v.sort();
     v
 }
@@ -33,7 +34,8 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
 
 #[test]
 fn saved_fuzz_findings_pass_the_fuzz_checks() {
-    let n = replay("report", checks::report) + replay("error_text", checks::error_text) + replay("config", checks::config);
+    let n =
+        replay("report", checks::report) + replay("error_text", checks::error_text) + replay("config", checks::config);
     assert!(n >= 1, "fuzz/regressions/ holds no findings");
 }
 
@@ -44,7 +46,10 @@ fn fixtures_pass_the_fuzz_checks() {
         assert!(catch_unwind(AssertUnwindSafe(|| checks::report(&bytes))).is_ok(), "{name}");
         let r: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         if let Some(t) = r["observed_error"].as_str() {
-            assert!(catch_unwind(AssertUnwindSafe(|| checks::error_text(t.as_bytes()))).is_ok(), "{name}: observed_error");
+            assert!(
+                catch_unwind(AssertUnwindSafe(|| checks::error_text(t.as_bytes()))).is_ok(),
+                "{name}: observed_error"
+            );
         }
         let cfg = serde_json::to_vec(&r["config"]).unwrap();
         assert!(catch_unwind(AssertUnwindSafe(|| checks::config(&cfg))).is_ok(), "{name}: config");
@@ -56,12 +61,16 @@ fn fixtures_pass_the_fuzz_checks() {
 /// `InputError::new`: controls and bidi characters are escaped and the message is capped.
 #[test]
 fn input_errors_quoting_the_input_stay_one_line_and_bounded() {
-    let doc = br#"{"schema_version":1,"steps":[{"id":"proc-mount\n\u202e","syscall":"mount","result":{"outcome":"ok"}}]}"#;
+    let doc =
+        br#"{"schema_version":1,"steps":[{"id":"proc-mount\n\u202e","syscall":"mount","result":{"outcome":"ok"}}]}"#;
     let e = input::parse_report(doc).unwrap_err();
     assert!(!e.message.contains(['\n', '\u{202e}']), "{:?}", e.message);
     assert!(e.message.contains("unknown variant `proc-mount\\u{000a}\\u{202e}`"), "{:?}", e.message);
 
-    let huge = format!(r#"{{"schema_version":1,"steps":[{{"id":"{}","syscall":"x","result":{{"outcome":"ok"}}}}]}}"#, "x".repeat(100_000));
+    let huge = format!(
+        r#"{{"schema_version":1,"steps":[{{"id":"{}","syscall":"x","result":{{"outcome":"ok"}}}}]}}"#,
+        "x".repeat(100_000)
+    );
     let e = input::parse_report(huge.as_bytes()).unwrap_err();
     assert!(e.message.chars().count() <= 1025, "message of {} chars", e.message.chars().count());
     assert!(e.message.ends_with('…'));
@@ -76,7 +85,9 @@ fn input_errors_quoting_the_input_stay_one_line_and_bounded() {
 /// wrong value in release. Fixed with `checked_neg` in `probe-native/src/probe/json5.rs`.
 #[test]
 fn json5_numbers_at_i64_min_do_not_overflow() {
-    for doc in ["{ n: --9223372036854775808 }", "{ n: -0x-8000000000000000 }", "{ \"namespaces\":--9223372036854775808\"ne}"] {
+    for doc in
+        ["{ n: --9223372036854775808 }", "{ n: -0x-8000000000000000 }", "{ \"namespaces\":--9223372036854775808\"ne}"]
+    {
         assert!(catch_unwind(|| checks::config(doc.as_bytes())).is_ok(), "{doc}");
     }
 }

@@ -99,7 +99,10 @@ fn config_limits_in_the_wasm_adapter() {
     assert!(m.starts_with("config is too large") && m.contains(&format!("limit {MAX_REPORT_BYTES} bytes")), "{m}");
     let deep = format!(r#"{{"tool":{}"#, "[".repeat(MAX_DEPTH));
     assert_eq!(input_error(&diagnose_json_str(report, Some(&deep))), "config is nested deeper than 32 levels");
-    assert_eq!(input_error(&diagnose_json_bytes(report.as_bytes(), Some(&deep))), "config is nested deeper than 32 levels");
+    assert_eq!(
+        input_error(&diagnose_json_bytes(report.as_bytes(), Some(&deep))),
+        "config is nested deeper than 32 levels"
+    );
     assert_ok(&diagnose_json_str(report, Some(r#"{"network":"host"}"#)));
 }
 
@@ -129,14 +132,20 @@ fn error_text_and_facts_limits_in_the_wasm_adapter() {
     assert_ok(&diagnose_error_text_json(&text, None));
     text.push('x');
     let (out, took) = timed(|| diagnose_error_text_json(&text, None));
-    assert_eq!(input_error(&out), format!("error text is too large: {} bytes (limit {MAX_ERROR_TEXT_BYTES} bytes)", MAX_ERROR_TEXT_BYTES + 1));
+    assert_eq!(
+        input_error(&out),
+        format!("error text is too large: {} bytes (limit {MAX_ERROR_TEXT_BYTES} bytes)", MAX_ERROR_TEXT_BYTES + 1)
+    );
     assert!(took < Duration::from_millis(50), "{took:?}");
 
     let line = "bwrap: No permissions to create a new namespace";
     let big_facts = format!(r#"{{"tool":"{}"}}"#, "a".repeat(64 * 1024));
     assert!(input_error(&diagnose_error_text_json(line, Some(&big_facts))).starts_with("facts is too large"));
     let deep_facts = format!(r#"{{"tool":{}"#, "[".repeat(MAX_DEPTH));
-    assert_eq!(input_error(&diagnose_error_text_json(line, Some(&deep_facts))), "facts is nested deeper than 32 levels");
+    assert_eq!(
+        input_error(&diagnose_error_text_json(line, Some(&deep_facts))),
+        "facts is nested deeper than 32 levels"
+    );
     assert_ok(&diagnose_error_text_json(line, Some(r#"{"distro":"ubuntu","distro-version":"24.04"}"#)));
 }
 
@@ -154,7 +163,13 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
     vec![
         ("one long line, no needle", fill(words, n)),
         ("one long line, a needle first", format!("bwrap: {}", fill(words, n))),
-        ("one long line, every needle", fill("bwrap: Creating new namespace failed setting up uid map apparmor= DENIED avc: denied unshare( clone( max_user_namespaces (E ", n)),
+        (
+            "one long line, every needle",
+            fill(
+                "bwrap: Creating new namespace failed setting up uid map apparmor= DENIED avc: denied unshare( clone( max_user_namespaces (E ",
+                n,
+            ),
+        ),
         ("many short lines", fill("x\n", n)),
         ("many short lines, one needle", format!("bwrap: x\n{}", fill("x\n", n))),
         ("many matching lines", fill("bwrap: setting up uid map: Permission denied\n", n)),
@@ -167,8 +182,20 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
             }
             s
         }),
-        ("near misses, short lines", fill("bwrap: Creating new namespace faile No permissions to crea setting up uid ma (EPERX unshare fail apparmor DENIE avc denie\n", n)),
-        ("near misses, one long line", fill("bwrap: Creating new namespace faile No permissions to crea setting up uid ma (EPERX unshare fail apparmor DENIE avc denie ", n)),
+        (
+            "near misses, short lines",
+            fill(
+                "bwrap: Creating new namespace faile No permissions to crea setting up uid ma (EPERX unshare fail apparmor DENIE avc denie\n",
+                n,
+            ),
+        ),
+        (
+            "near misses, one long line",
+            fill(
+                "bwrap: Creating new namespace faile No permissions to crea setting up uid ma (EPERX unshare fail apparmor DENIE avc denie ",
+                n,
+            ),
+        ),
         ("an endless (E token", format!("bwrap: ({}", fill("E", n))),
         ("errno-like tokens", fill("bwrap: x (EFOO) (EBAR) Operation not permitte ", n)),
         ("CRLF and lone CR lines", fill("bwrap: setting up gid map: Operation not permitted\r\n\r", n)),
@@ -238,7 +265,14 @@ fn classifier_is_linear_on_4_mib_texts_of_every_shape() {
         assert!(t4 < Duration::from_millis(400), "{name}: {t4:?} for 4 MiB (budget 100 ms in release)");
         assert!(pipeline < Duration::from_secs(3), "{name}: whole wasm path took {pipeline:?}");
         // Linear: one 4 MiB text costs what four 1 MiB texts cost. Quadratic would be 4×.
-        assert!(ratio < 2.0 || t4 < Duration::from_millis(20), "{name}: 4 MiB took {ratio:.2}× four 1 MiB texts ({t4:?} vs {t1x4:?})");
+        assert!(
+            ratio < 2.0 || t4 < Duration::from_millis(20),
+            "{name}: 4 MiB took {ratio:.2}× four 1 MiB texts ({t4:?} vs {t1x4:?})"
+        );
     }
-    println!("classifier on 4 MiB error texts (best of 3; cpu = this thread's CPU time):\n  {}\n  worst: {:.1} ms cpu", report.join("\n  "), worst.as_secs_f64() * 1e3);
+    println!(
+        "classifier on 4 MiB error texts (best of 3; cpu = this thread's CPU time):\n  {}\n  worst: {:.1} ms cpu",
+        report.join("\n  "),
+        worst.as_secs_f64() * 1e3
+    );
 }

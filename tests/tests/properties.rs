@@ -41,7 +41,20 @@ fn s(v: &[&'static str]) -> BoxedStrategy<String> {
     select(v.to_vec()).prop_map(str::to_string).boxed()
 }
 
-const ERRNOS: &[&str] = &["EPERM", "EACCES", "EINVAL", "ENOSPC", "ENOSYS", "EUSERS", "EAFNOSUPPORT", "ENOENT", "EBUSY", "EOPNOTSUPP", "E2BIG", "EWHATEVER"];
+const ERRNOS: &[&str] = &[
+    "EPERM",
+    "EACCES",
+    "EINVAL",
+    "ENOSPC",
+    "ENOSYS",
+    "EUSERS",
+    "EAFNOSUPPORT",
+    "ENOENT",
+    "EBUSY",
+    "EOPNOTSUPP",
+    "E2BIG",
+    "EWHATEVER",
+];
 
 fn errno() -> BoxedStrategy<Errno> {
     (select(ERRNOS.to_vec()), prop::option::weighted(0.1, -1000i32..1000))
@@ -119,12 +132,28 @@ fn text() -> BoxedStrategy<String> {
 
 fn kernel() -> BoxedStrategy<Kernel> {
     (
-        fs(&["6.8.0-45-generic", "5.15.0-1-amd64", "4.4.0-19041-Microsoft", "3.10.0-1160.el7.x86_64", "4.4.0", "6.12.1-arch1-1"]),
+        fs(&[
+            "6.8.0-45-generic",
+            "5.15.0-1-amd64",
+            "4.4.0-19041-Microsoft",
+            "3.10.0-1160.el7.x86_64",
+            "4.4.0",
+            "6.12.1-arch1-1",
+        ]),
         fs(&["x86_64", "aarch64"]),
-        fs(&["Linux version 6.8.0 (buildd@lcy02)", "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com)", "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016"]),
+        fs(&[
+            "Linux version 6.8.0 (buildd@lcy02)",
+            "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com)",
+            "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016",
+        ]),
         fact(any::<bool>()),
     )
-        .prop_map(|(release, arch, proc_version, userns_supported)| Kernel { release, arch, proc_version, userns_supported })
+        .prop_map(|(release, arch, proc_version, userns_supported)| Kernel {
+            release,
+            arch,
+            proc_version,
+            userns_supported,
+        })
         .boxed()
 }
 
@@ -141,8 +170,24 @@ fn distro() -> BoxedStrategy<Distro> {
 
 fn identity() -> BoxedStrategy<Identity> {
     let id = || fact(select(vec![0u32, 1000, 1001, 65534]));
-    (id(), id(), id(), id(), fact(prop::collection::vec(0u32..2000, 0..6)), fs(&["root", "alice", "openclaw"]), prop::option::of(s(&["openclaw", "alice"])))
-        .prop_map(|(uid, euid, gid, egid, groups, user, probed_as)| Identity { uid, euid, gid, egid, groups, user, probed_as })
+    (
+        id(),
+        id(),
+        id(),
+        id(),
+        fact(prop::collection::vec(0u32..2000, 0..6)),
+        fs(&["root", "alice", "openclaw"]),
+        prop::option::of(s(&["openclaw", "alice"])),
+    )
+        .prop_map(|(uid, euid, gid, egid, groups, user, probed_as)| Identity {
+            uid,
+            euid,
+            gid,
+            egid,
+            groups,
+            user,
+            probed_as,
+        })
         .boxed()
 }
 
@@ -154,24 +199,48 @@ fn process() -> BoxedStrategy<ProcessState> {
         fact(0u32..5),
         fs(caps),
         fs(caps),
-        fs(&["unconfined", "docker-default (enforce)", "bwrap//&unpriv_bwrap (enforce)", "unprivileged_userns (enforce)", "snap.firefox.firefox (enforce)", "containers-default-0.50.1 (enforce)"]),
-        fs(&["unconfined_u:unconfined_r:unconfined_t:s0", "system_u:system_r:xdm_t:s0", "system_u:system_r:container_t:s0:c1,c2"]),
+        fs(&[
+            "unconfined",
+            "docker-default (enforce)",
+            "bwrap//&unpriv_bwrap (enforce)",
+            "unprivileged_userns (enforce)",
+            "snap.firefox.firefox (enforce)",
+            "containers-default-0.50.1 (enforce)",
+        ]),
+        fs(&[
+            "unconfined_u:unconfined_r:unconfined_t:s0",
+            "system_u:system_r:xdm_t:s0",
+            "system_u:system_r:container_t:s0:c1,c2",
+        ]),
         fact(any::<bool>()),
         fs(&["         0          0 4294967295", "         0       1000          1", ""]),
         fact(select(vec![1u32, 2, 8])),
     )
-        .prop_map(|(no_new_privs, seccomp_mode, seccomp_filters, cap_eff, cap_bnd, apparmor_label, selinux_context, chrooted, uid_map, threads)| ProcessState {
-            no_new_privs,
-            seccomp_mode,
-            seccomp_filters,
-            cap_eff,
-            cap_bnd,
-            apparmor_label,
-            selinux_context,
-            chrooted,
-            uid_map,
-            threads,
-        })
+        .prop_map(
+            |(
+                no_new_privs,
+                seccomp_mode,
+                seccomp_filters,
+                cap_eff,
+                cap_bnd,
+                apparmor_label,
+                selinux_context,
+                chrooted,
+                uid_map,
+                threads,
+            )| ProcessState {
+                no_new_privs,
+                seccomp_mode,
+                seccomp_filters,
+                cap_eff,
+                cap_bnd,
+                apparmor_label,
+                selinux_context,
+                chrooted,
+                uid_map,
+                threads,
+            },
+        )
         .boxed()
 }
 
@@ -183,7 +252,13 @@ fn lsm() -> BoxedStrategy<Lsm> {
         fact(any::<bool>()),
         fact(0u32..7),
     )
-        .prop_map(|(active, apparmor_enabled, selinux, selinux_userns_class, landlock_abi)| Lsm { active, apparmor_enabled, selinux, selinux_userns_class, landlock_abi })
+        .prop_map(|(active, apparmor_enabled, selinux, selinux_userns_class, landlock_abi)| Lsm {
+            active,
+            apparmor_enabled,
+            selinux,
+            selinux_userns_class,
+            landlock_abi,
+        })
         .boxed()
 }
 
@@ -206,51 +281,111 @@ fn sysctls() -> BoxedStrategy<Sysctls> {
 }
 
 fn apparmor() -> BoxedStrategy<AppArmorFacts> {
-    let profiles = prop::collection::btree_map(s(&["bwrap", "codex-bwrap", "unpriv_bwrap", "zz-local"]), s(&["/etc/apparmor.d/bwrap-userns-restrict", "/etc/apparmor.d/codex-bwrap"]), 0..3);
+    let profiles = prop::collection::btree_map(
+        s(&["bwrap", "codex-bwrap", "unpriv_bwrap", "zz-local"]),
+        s(&["/etc/apparmor.d/bwrap-userns-restrict", "/etc/apparmor.d/codex-bwrap"]),
+        0..3,
+    );
     let names = || s(&["bwrap", "codex-bwrap", "steam", "zz-local"]);
     let modes = prop::collection::btree_map(names(), s(&["enforce", "complain", "kill", "unconfined"]), 0..3);
-    let flags = prop::collection::btree_map(names(), s(&["", "unconfined", "complain,attach_disconnected", "kill"]), 0..3);
+    let flags =
+        prop::collection::btree_map(names(), s(&["", "unconfined", "complain,attach_disconnected", "kill"]), 0..3);
     let attach = prop::collection::btree_map(names(), s(&["/usr/bin/bwrap", "/usr/bin/*", "@{HOME}/**/bwrap"]), 0..3);
     (
-        (fact(any::<bool>()), fact(any::<bool>()), fact(any::<bool>()), list(&["bwrap", "unprivileged_userns", "docker-default", "codex-bwrap", "unpriv_bwrap"]), fact(any::<bool>()), fact(profiles)),
+        (
+            fact(any::<bool>()),
+            fact(any::<bool>()),
+            fact(any::<bool>()),
+            list(&["bwrap", "unprivileged_userns", "docker-default", "codex-bwrap", "unpriv_bwrap"]),
+            fact(any::<bool>()),
+            fact(profiles),
+        ),
         (fact(modes), fact(flags), fact(attach)),
     )
-        .prop_map(|((bwrap_userns_restrict_file, bwrap_userns_restrict_extra, unprivileged_userns_file, loaded_profiles, abi_4_0, profiles_for_bwrap), (profile_modes, profile_flags, profile_attachments))| AppArmorFacts {
-            bwrap_userns_restrict_file,
-            bwrap_userns_restrict_extra,
-            unprivileged_userns_file,
-            loaded_profiles,
-            abi_4_0,
-            profiles_for_bwrap,
-            profile_modes,
-            profile_flags,
-            profile_attachments,
-        })
+        .prop_map(
+            |(
+                (
+                    bwrap_userns_restrict_file,
+                    bwrap_userns_restrict_extra,
+                    unprivileged_userns_file,
+                    loaded_profiles,
+                    abi_4_0,
+                    profiles_for_bwrap,
+                ),
+                (profile_modes, profile_flags, profile_attachments),
+            )| AppArmorFacts {
+                bwrap_userns_restrict_file,
+                bwrap_userns_restrict_extra,
+                unprivileged_userns_file,
+                loaded_profiles,
+                abi_4_0,
+                profiles_for_bwrap,
+                profile_modes,
+                profile_flags,
+                profile_attachments,
+            },
+        )
         .boxed()
 }
 
 fn platform() -> BoxedStrategy<Platform> {
     let b = || fact(prop::bool::weighted(0.3));
-    let ci = fs(&["", "github-actions", "github-actions-self-hosted", "gitlab-ci", "codespaces", "devcontainer", "orbstack", "gke", "ci"]);
-    ((b(), b(), b(), b(), b(), b(), b(), b()), (b(), b(), b(), fs(&["openclaw-gateway.service", "user@1000.service"]), list(&["/proc/sys", "/proc/kcore", "/proc/acpi", "/proc/timer_list"]), b(), b(), ci))
-        .prop_map(|((docker, podman, kubernetes, lxc, gvisor, wsl1, wsl2, flatpak), (nested_bwrap, in_userns, systemd_service, systemd_unit, proc_masks, proc_sys_readonly, proc_subset_pid, ci_platform))| Platform {
-            docker,
-            podman,
-            kubernetes,
-            lxc,
-            gvisor,
-            wsl1,
-            wsl2,
-            flatpak,
-            nested_bwrap,
-            in_userns,
-            systemd_service,
-            systemd_unit,
-            proc_masks,
-            proc_sys_readonly,
-            proc_subset_pid,
-            ci_platform,
-        })
+    let ci = fs(&[
+        "",
+        "github-actions",
+        "github-actions-self-hosted",
+        "gitlab-ci",
+        "codespaces",
+        "devcontainer",
+        "orbstack",
+        "gke",
+        "ci",
+    ]);
+    (
+        (b(), b(), b(), b(), b(), b(), b(), b()),
+        (
+            b(),
+            b(),
+            b(),
+            fs(&["openclaw-gateway.service", "user@1000.service"]),
+            list(&["/proc/sys", "/proc/kcore", "/proc/acpi", "/proc/timer_list"]),
+            b(),
+            b(),
+            ci,
+        ),
+    )
+        .prop_map(
+            |(
+                (docker, podman, kubernetes, lxc, gvisor, wsl1, wsl2, flatpak),
+                (
+                    nested_bwrap,
+                    in_userns,
+                    systemd_service,
+                    systemd_unit,
+                    proc_masks,
+                    proc_sys_readonly,
+                    proc_subset_pid,
+                    ci_platform,
+                ),
+            )| Platform {
+                docker,
+                podman,
+                kubernetes,
+                lxc,
+                gvisor,
+                wsl1,
+                wsl2,
+                flatpak,
+                nested_bwrap,
+                in_userns,
+                systemd_service,
+                systemd_unit,
+                proc_masks,
+                proc_sys_readonly,
+                proc_subset_pid,
+                ci_platform,
+            },
+        )
         .boxed()
 }
 
@@ -267,31 +402,67 @@ fn unit() -> BoxedStrategy<UnitFacts> {
         fs(&["yes", "no"]),
         fs(&["", "openclaw"]),
     )
-        .prop_map(|(name, user, restrict_namespaces, system_call_filter, system_call_error_number, restrict_address_families, proc_subset, protect_kernel_tunables, no_new_privileges, apparmor_profile)| UnitFacts {
-            name,
-            user,
-            restrict_namespaces,
-            system_call_filter,
-            system_call_error_number,
-            restrict_address_families,
-            proc_subset,
-            protect_kernel_tunables,
-            no_new_privileges,
-            apparmor_profile,
-        })
+        .prop_map(
+            |(
+                name,
+                user,
+                restrict_namespaces,
+                system_call_filter,
+                system_call_error_number,
+                restrict_address_families,
+                proc_subset,
+                protect_kernel_tunables,
+                no_new_privileges,
+                apparmor_profile,
+            )| UnitFacts {
+                name,
+                user,
+                restrict_namespaces,
+                system_call_filter,
+                system_call_error_number,
+                restrict_address_families,
+                proc_subset,
+                protect_kernel_tunables,
+                no_new_privileges,
+                apparmor_profile,
+            },
+        )
         .boxed()
 }
 
-const BWRAP_PATHS: &[&str] = &["/usr/bin/bwrap", "/opt/codex/bin/bwrap", "/home/alice/.codex/bin/bwrap", "/usr/local/bin/bwrap", "/tmp/bwrap"];
+const BWRAP_PATHS: &[&str] =
+    &["/usr/bin/bwrap", "/opt/codex/bin/bwrap", "/home/alice/.codex/bin/bwrap", "/usr/local/bin/bwrap", "/tmp/bwrap"];
 
 fn bwrap() -> BoxedStrategy<BwrapFacts> {
     let binary = |path: &'static str| {
-        (fs(&["0.8.0", "0.9.0", "0.11.1"]), fact(prop::bool::weighted(0.3)), fact(select(vec![0u32, 1000])), fact(prop::bool::weighted(0.3)), fact(prop::bool::weighted(0.2)))
-            .prop_map(move |(version, setuid, owner_uid, user_writable, nosuid_mount)| BwrapBinary { path: path.to_string(), version, setuid, owner_uid, user_writable, nosuid_mount })
+        (
+            fs(&["0.8.0", "0.9.0", "0.11.1"]),
+            fact(prop::bool::weighted(0.3)),
+            fact(select(vec![0u32, 1000])),
+            fact(prop::bool::weighted(0.3)),
+            fact(prop::bool::weighted(0.2)),
+        )
+            .prop_map(move |(version, setuid, owner_uid, user_writable, nosuid_mount)| BwrapBinary {
+                path: path.to_string(),
+                version,
+                setuid,
+                owner_uid,
+                user_writable,
+                nosuid_mount,
+            })
     };
-    let binaries = subsequence(BWRAP_PATHS.to_vec(), 0..=3).prop_flat_map(move |paths| paths.into_iter().map(binary).collect::<Vec<_>>());
-    (binaries, prop::option::of(select(BWRAP_PATHS.to_vec())), prop::option::of(s(&["PATH", "codex bundled", "--bwrap"])))
-        .prop_map(|(binaries, selected, selected_by)| BwrapFacts { binaries, selected: selected.map(str::to_string), selected_by })
+    let binaries = subsequence(BWRAP_PATHS.to_vec(), 0..=3)
+        .prop_flat_map(move |paths| paths.into_iter().map(binary).collect::<Vec<_>>());
+    (
+        binaries,
+        prop::option::of(select(BWRAP_PATHS.to_vec())),
+        prop::option::of(s(&["PATH", "codex bundled", "--bwrap"])),
+    )
+        .prop_map(|(binaries, selected, selected_by)| BwrapFacts {
+            binaries,
+            selected: selected.map(str::to_string),
+            selected_by,
+        })
         .boxed()
 }
 
@@ -330,10 +501,21 @@ fn step_result() -> BoxedStrategy<StepResult> {
 fn step(id: StepId) -> BoxedStrategy<Step> {
     let data = prop::collection::btree_map(
         s(&["label", "cap_eff", "nlmsg_error", "note"]),
-        s(&["unprivileged_userns (enforce)", "bwrap//&unpriv_bwrap", "0000000000000000", "000001ffffffffff", "-1", "unconfined"]),
+        s(&[
+            "unprivileged_userns (enforce)",
+            "bwrap//&unpriv_bwrap",
+            "0000000000000000",
+            "000001ffffffffff",
+            "-1",
+            "unconfined",
+        ]),
         0..3,
     );
-    (step_result(), data, s(&["unshare(CLONE_NEWUSER)", "write /proc/self/uid_map", "mount(\"proc\")", "socket(AF_NETLINK)"]))
+    (
+        step_result(),
+        data,
+        s(&["unshare(CLONE_NEWUSER)", "write /proc/self/uid_map", "mount(\"proc\")", "socket(AF_NETLINK)"]),
+    )
         .prop_map(move |(result, data, syscall)| Step { id, syscall, result, data })
         .boxed()
 }
@@ -366,7 +548,15 @@ fn replays() -> BoxedStrategy<Vec<Replay>> {
                 .map(|name| {
                     (replay_exit(), text()).prop_map(move |(exit, stderr)| Replay {
                         name: name.to_string(),
-                        argv: vec!["bwrap".into(), "--unshare-user".into(), "--unshare-net".into(), "--ro-bind".into(), "/".into(), "/".into(), "true".into()],
+                        argv: vec![
+                            "bwrap".into(),
+                            "--unshare-user".into(),
+                            "--unshare-net".into(),
+                            "--ro-bind".into(),
+                            "/".into(),
+                            "/".into(),
+                            "true".into(),
+                        ],
                         exit,
                         stderr,
                     })
@@ -388,21 +578,40 @@ fn sandbox_config() -> BoxedStrategy<SandboxConfig> {
         prop::option::of(s(&["openclaw"])),
         select(vec![ServiceManager::None, ServiceManager::Systemd]),
         prop::option::of(s(&["openclaw-gateway.service"])),
-        prop::option::of(select(vec![ContainerRuntime::Docker, ContainerRuntime::Podman, ContainerRuntime::Kubernetes, ContainerRuntime::Lxc, ContainerRuntime::Gvisor])),
+        prop::option::of(select(vec![
+            ContainerRuntime::Docker,
+            ContainerRuntime::Podman,
+            ContainerRuntime::Kubernetes,
+            ContainerRuntime::Lxc,
+            ContainerRuntime::Gvisor,
+        ])),
         prop::collection::vec(s(&["--argv0", "--disable-userns", "--overlay", "--bogus"]), 0..2),
     )
-        .prop_map(|(tool, (user, net, pid, mount, proc), network, launcher, bwrap_path, service_user, manager, unit, container_runtime, bwrap_options)| SandboxConfig {
-            tool,
-            namespaces: Namespaces { user, net, pid, mount, proc },
-            network,
-            launcher,
-            bwrap_path,
-            service_user,
-            manager,
-            unit,
-            container_runtime,
-            bwrap_options,
-        })
+        .prop_map(
+            |(
+                tool,
+                (user, net, pid, mount, proc),
+                network,
+                launcher,
+                bwrap_path,
+                service_user,
+                manager,
+                unit,
+                container_runtime,
+                bwrap_options,
+            )| SandboxConfig {
+                tool,
+                namespaces: Namespaces { user, net, pid, mount, proc },
+                network,
+                launcher,
+                bwrap_path,
+                service_user,
+                manager,
+                unit,
+                container_runtime,
+                bwrap_options,
+            },
+        )
         .boxed()
 }
 
@@ -439,27 +648,33 @@ fn report() -> BoxedStrategy<ProbeReport> {
         (lsm(), sysctls(), apparmor(), platform(), unit(), bwrap()),
         (steps(), replays(), prop::option::weighted(0.4, text()), confinement()),
     )
-        .prop_map(|((config, config_source, kernel, distro, identity, process), (lsm, sysctl, apparmor, platform, unit, bwrap), (steps, replays, observed_error, confinement))| ProbeReport {
-            schema_version: SCHEMA_VERSION,
-            producer: Some("proptest".to_string()),
-            source: None,
-            config,
-            config_source,
-            kernel,
-            distro,
-            identity,
-            process,
-            lsm,
-            sysctl,
-            apparmor,
-            platform,
-            unit,
-            bwrap,
-            confinement,
-            steps,
-            replays,
-            observed_error,
-        })
+        .prop_map(
+            |(
+                (config, config_source, kernel, distro, identity, process),
+                (lsm, sysctl, apparmor, platform, unit, bwrap),
+                (steps, replays, observed_error, confinement),
+            )| ProbeReport {
+                schema_version: SCHEMA_VERSION,
+                producer: Some("proptest".to_string()),
+                source: None,
+                config,
+                config_source,
+                kernel,
+                distro,
+                identity,
+                process,
+                lsm,
+                sysctl,
+                apparmor,
+                platform,
+                unit,
+                bwrap,
+                confinement,
+                steps,
+                replays,
+                observed_error,
+            },
+        )
         .boxed()
 }
 
@@ -661,7 +876,10 @@ proptest! {
 
 #[test]
 fn renumbering_helper() {
-    assert_eq!(renumber_replays("/replays/0/stderr (line 2) and /replays/1/exit, /replays/x", &[1, 0]), "/replays/1/stderr (line 2) and /replays/0/exit, /replays/x");
+    assert_eq!(
+        renumber_replays("/replays/0/stderr (line 2) and /replays/1/exit, /replays/x", &[1, 0]),
+        "/replays/1/stderr (line 2) and /replays/0/exit, /replays/x"
+    );
 }
 
 #[test]
@@ -690,15 +908,22 @@ fn report_json(extra: &str) -> ProbeReport {
 }
 
 fn replay(name: &str, code: i32, stderr: &str) -> String {
-    format!(r#"{{"name":"{name}","argv":["bwrap"],"exit":{{"kind":"exited","code":{code}}},"stderr":{}}}"#, serde_json::to_string(stderr).unwrap())
+    format!(
+        r#"{{"name":"{name}","argv":["bwrap"],"exit":{{"kind":"exited","code":{code}}},"stderr":{}}}"#,
+        serde_json::to_string(stderr).unwrap()
+    )
 }
 
 /// Both replays print the same symptom: the sandbox's own line is the evidence, whichever replay is listed first
 /// (the engine used the first replay's, so the order decided whether the finding got the sandbox-replay rank).
 #[test]
 fn counterexample_same_symptom_in_both_replays() {
-    let (a, b) = (replay("sandbox", 0, "bwrap: capset failed: Operation not permitted"), replay("minimal", 0, "codex: bwrap: capset failed: Operation not permitted"));
-    let facts = r#""kernel":{"userns_supported":{"observed":false}},"identity":{"uid":{"observed":0},"euid":{"observed":0}},"#;
+    let (a, b) = (
+        replay("sandbox", 0, "bwrap: capset failed: Operation not permitted"),
+        replay("minimal", 0, "codex: bwrap: capset failed: Operation not permitted"),
+    );
+    let facts =
+        r#""kernel":{"userns_supported":{"observed":false}},"identity":{"uid":{"observed":0},"euid":{"observed":0}},"#;
     let one = diagnose(&report_json(&format!(r#"{facts}"replays":[{a},{b}]"#)), None);
     let two = diagnose(&report_json(&format!(r#"{facts}"replays":[{b},{a}]"#)), None);
     let codes = |d: &Diagnosis| d.findings.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
@@ -714,7 +939,9 @@ fn counterexample_both_replays_killed_by_sigsys() {
     let facts = r#""sysctl":{"max_net_namespaces":{"observed":0}},"unit":{"system_call_filter":{"observed":"@system-service"}},"#;
     let one = diagnose(&report_json(&format!(r#"{facts}"replays":[{a},{b}]"#)), None);
     let two = diagnose(&report_json(&format!(r#"{facts}"replays":[{b},{a}]"#)), None);
-    assert!(one.findings.iter().any(|f| f.code == "NSD143" && f.evidence.iter().any(|e| e.pointer == "/replays/0/exit")));
+    assert!(
+        one.findings.iter().any(|f| f.code == "NSD143" && f.evidence.iter().any(|e| e.pointer == "/replays/0/exit"))
+    );
     assert_eq!(renumber_replays(&render::json(&two), &[1, 0]), render::json(&one));
 }
 
@@ -722,8 +949,14 @@ fn counterexample_both_replays_killed_by_sigsys() {
 #[test]
 fn counterexample_proc_masks_order() {
     let step = r#""steps":[{"id":"proc-mount","syscall":"mount(proc)","result":{"outcome":"failed","errno":{"name":"EPERM","number":1}}}]"#;
-    let one = diagnose(&report_json(&format!(r#""platform":{{"proc_masks":{{"observed":["/proc/acpi","/proc/kcore"]}}}},{step}"#)), None);
-    let two = diagnose(&report_json(&format!(r#""platform":{{"proc_masks":{{"observed":["/proc/kcore","/proc/acpi"]}}}},{step}"#)), None);
+    let one = diagnose(
+        &report_json(&format!(r#""platform":{{"proc_masks":{{"observed":["/proc/acpi","/proc/kcore"]}}}},{step}"#)),
+        None,
+    );
+    let two = diagnose(
+        &report_json(&format!(r#""platform":{{"proc_masks":{{"observed":["/proc/kcore","/proc/acpi"]}}}},{step}"#)),
+        None,
+    );
     assert_eq!(one, two);
     assert!(render::text(&one, false).contains("/proc/acpi /proc/kcore"));
 }

@@ -45,17 +45,32 @@ fn an_eperm_at_creation_from_any_program_follows_the_context() {
 
 #[test]
 fn einval_and_enospc_follow_the_kernel_and_the_program() {
-    let einval = ["unshare: unshare failed: Invalid argument", "Failed to create user namespace: Invalid argument", "clone(CLONE_NEWUSER): errno=22"];
+    let einval = [
+        "unshare: unshare failed: Invalid argument",
+        "Failed to create user namespace: Invalid argument",
+        "clone(CLONE_NEWUSER): errno=22",
+    ];
     for text in einval {
         assert_eq!(top(text, &["wsl=1"]).0, Some(Cause::Wsl1NoUserns), "{text}");
         assert_eq!(top(text, &["kernel=2.6.32-696.el6.x86_64"]).0, Some(Cause::KernelNoUserns), "{text}");
         assert_eq!(top(text, &["distro=centos", "distro-version=7.6"]).0, Some(Cause::UsernsLimitZero), "{text}");
     }
     // A Go program calling unshare from its own (multi-threaded) process; util-linux `unshare` never is.
-    for text in ["Failed to create user namespace: Invalid argument", "panic: unshare(CLONE_NEWUSER): invalid argument\n\ngoroutine 1 [running]:"] {
-        assert_eq!(top(text, &["distro=ubuntu", "distro-version=24.04", "tool=go"]).0, Some(Cause::MultithreadedCaller), "{text}");
+    for text in [
+        "Failed to create user namespace: Invalid argument",
+        "panic: unshare(CLONE_NEWUSER): invalid argument\n\ngoroutine 1 [running]:",
+    ] {
+        assert_eq!(
+            top(text, &["distro=ubuntu", "distro-version=24.04", "tool=go"]).0,
+            Some(Cause::MultithreadedCaller),
+            "{text}"
+        );
     }
-    for text in ["unshare: unshare failed: No space left on device", "Error: cannot clone: ENOSPC", "bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)"] {
+    for text in [
+        "unshare: unshare failed: No space left on device",
+        "Error: cannot clone: ENOSPC",
+        "bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)",
+    ] {
         assert_eq!(top(text, &[]).0, Some(Cause::UsernsLimitZero), "{text}");
         assert_eq!(top(text, &["container=flatpak"]).0, Some(Cause::NestedUsernsLimit), "{text}");
     }
@@ -71,14 +86,24 @@ fn capability_loss_after_creation_is_apparmor_on_ubuntu_for_any_program() {
         "apply-seccomp: write /proc/self/setgroups: Permission denied",
         "Failed to move to new namespace: PID namespaces supported, Network namespace supported, but failed: errno = Permission denied",
     ] {
-        assert_eq!(top(text, &["distro=ubuntu", "distro-version=24.04"]).0, Some(Cause::ApparmorUsernsRestriction), "{text}");
+        assert_eq!(
+            top(text, &["distro=ubuntu", "distro-version=24.04"]).0,
+            Some(Cause::ApparmorUsernsRestriction),
+            "{text}"
+        );
     }
 }
 
 #[test]
 fn no_op_and_errno_pair_is_left_unexplained_where_the_context_allows_a_mechanism() {
     // Each operation with the errnos the kernel or a filter gives for it.
-    let all = &["Operation not permitted", "Permission denied", "No space left on device", "Invalid argument", "Function not implemented"][..];
+    let all = &[
+        "Operation not permitted",
+        "Permission denied",
+        "No space left on device",
+        "Invalid argument",
+        "Function not implemented",
+    ][..];
     let writes = &["Operation not permitted", "Permission denied"][..];
     let mounts = &["Operation not permitted", "Permission denied", "Invalid argument", "Function not implemented"][..];
     let ops = [
@@ -90,7 +115,13 @@ fn no_op_and_errno_pair_is_left_unexplained_where_the_context_allows_a_mechanism
         ("bwrap: Can't mount proc on /newroot/proc: {e}", mounts),
         ("bwrap: Failed to make / slave: {e}", mounts),
     ];
-    let contexts: [&[&str]; 5] = [&[], &["distro=ubuntu", "distro-version=24.04"], &["distro=debian", "distro-version=12"], &["container=docker"], &["distro=fedora", "distro-version=40", "selinux=enforcing"]];
+    let contexts: [&[&str]; 5] = [
+        &[],
+        &["distro=ubuntu", "distro-version=24.04"],
+        &["distro=debian", "distro-version=12"],
+        &["container=docker"],
+        &["distro=fedora", "distro-version=40", "selinux=enforcing"],
+    ];
     for (op, errnos) in ops {
         for e in errnos {
             let text = op.replace("{e}", e);
@@ -122,7 +153,12 @@ fn an_option_bwrap_does_not_know_is_an_old_bwrap_not_a_namespace_policy() {
     assert_eq!((cause, verdict), (Some(Cause::BwrapVersion), Verdict::Blocked));
     let r = input::report_from_error_text("bwrap: Unknown option --argv0", &[]).unwrap();
     let d = diagnose(&r, None);
-    assert_eq!(d.findings.len(), 1, "no namespace cause is offered for it: {:?}", d.findings.iter().map(|f| &f.code).collect::<Vec<_>>());
+    assert_eq!(
+        d.findings.len(),
+        1,
+        "no namespace cause is offered for it: {:?}",
+        d.findings.iter().map(|f| &f.code).collect::<Vec<_>>()
+    );
     assert_eq!(d.findings[0].code, "NSD175");
 }
 

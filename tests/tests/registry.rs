@@ -13,8 +13,16 @@ fn codes_and_names_are_unique_and_well_formed() {
     for r in RULES {
         assert!(codes.insert(r.code), "duplicate code {}", r.code);
         assert!(names.insert(r.name), "duplicate name {}", r.name);
-        assert!(r.code.len() == 6 && r.code.starts_with("NSD") && r.code[3..].chars().all(|c| c.is_ascii_digit()), "{}", r.code);
-        assert!(r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{} is not kebab-case", r.name);
+        assert!(
+            r.code.len() == 6 && r.code.starts_with("NSD") && r.code[3..].chars().all(|c| c.is_ascii_digit()),
+            "{}",
+            r.code
+        );
+        assert!(
+            r.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{} is not kebab-case",
+            r.name
+        );
         assert!(!r.title.ends_with('.'), "{}: titles have no final period", r.code);
     }
 }
@@ -22,7 +30,13 @@ fn codes_and_names_are_unique_and_well_formed() {
 #[test]
 fn every_rule_doc_has_the_required_headings() {
     for r in RULES {
-        assert!(r.doc.starts_with(&format!("# {} {}", r.code, r.name)), "{}: doc must start with `# {} {}`", r.code, r.code, r.name);
+        assert!(
+            r.doc.starts_with(&format!("# {} {}", r.code, r.name)),
+            "{}: doc must start with `# {} {}`",
+            r.code,
+            r.code,
+            r.name
+        );
         for h in ["## What it means", "## How it is detected", "## How to fix", "## Trade-offs"] {
             assert!(r.doc.contains(&format!("\n{h}\n")), "{}: missing heading `{h}`", r.code);
         }
@@ -50,7 +64,8 @@ fn every_rule_and_every_cause_is_triggered_by_a_fixture() {
     }
     let missing: Vec<&str> = RULES.iter().map(|r| r.code).filter(|c| !fired.contains(*c)).collect();
     assert!(missing.is_empty(), "rules no fixture triggers: {missing:?}");
-    let missing: Vec<&str> = policy_core::Cause::ALL.iter().map(|c| c.as_str()).filter(|c| !causes.contains(c)).collect();
+    let missing: Vec<&str> =
+        policy_core::Cause::ALL.iter().map(|c| c.as_str()).filter(|c| !causes.contains(c)).collect();
     assert!(missing.is_empty(), "causes no fixture yields: {missing:?}");
 }
 
@@ -62,7 +77,8 @@ fn no_orphan_snapshots() {
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let f = e.file_name().to_string_lossy().to_string();
         let Some(stem) = f.strip_suffix(".snap") else { continue };
-        let fixture = stem.strip_prefix("text@").or_else(|| stem.strip_prefix("json@")).or_else(|| stem.strip_prefix("fix@"));
+        let fixture =
+            stem.strip_prefix("text@").or_else(|| stem.strip_prefix("json@")).or_else(|| stem.strip_prefix("fix@"));
         if !fixture.is_some_and(|n| names.contains(n)) {
             orphans.push(f);
         }

@@ -43,19 +43,36 @@ fn restriction_context(f: &Facts, out: &mut Vec<Adj>) {
         return;
     }
     match (f.ubuntu_base(), f.ubuntu_family()) {
-        (Some(v), _) if v >= 2400 => out.push(Adj::By(45, "Ubuntu 24.04 and later restrict unprivileged user namespaces with AppArmor by default")),
-        (Some(2310), _) => out.push(Adj::By(15, "Ubuntu 23.10 ships the AppArmor restriction (opt-in on that release)")),
+        (Some(v), _) if v >= 2400 => out
+            .push(Adj::By(45, "Ubuntu 24.04 and later restrict unprivileged user namespaces with AppArmor by default")),
+        (Some(2310), _) => {
+            out.push(Adj::By(15, "Ubuntu 23.10 ships the AppArmor restriction (opt-in on that release)"))
+        }
         (Some(_), _) => out.push(Adj::By(-40, "this Ubuntu release predates AppArmor's user-namespace mediation")),
-        (None, true) => out.push(Adj::By(25, "Ubuntu-based distros from 24.04 on restrict user namespaces with AppArmor")),
+        (None, true) => {
+            out.push(Adj::By(25, "Ubuntu-based distros from 24.04 on restrict user namespaces with AppArmor"))
+        }
         (None, false) => match f.distro.as_deref() {
             None => {
-                if f.kernel.as_deref().is_some_and(|k| k.ends_with("-generic")) && f.kernel_version().is_some_and(|v| v >= (6, 7)) {
+                if f.kernel.as_deref().is_some_and(|k| k.ends_with("-generic"))
+                    && f.kernel_version().is_some_and(|v| v >= (6, 7))
+                {
                     out.push(Adj::By(15, "an Ubuntu -generic kernel of the 24.04 era"));
                 }
             }
-            Some("debian" | "opensuse-tumbleweed" | "opensuse-leap" | "arch" | "manjaro" | "void" | "kali" | "endeavouros") => {
-                out.push(Adj::By(-20, "this distro does not restrict user namespaces by default; only a profile without `userns,` would"))
-            }
+            Some(
+                "debian"
+                | "opensuse-tumbleweed"
+                | "opensuse-leap"
+                | "arch"
+                | "manjaro"
+                | "void"
+                | "kali"
+                | "endeavouros",
+            ) => out.push(Adj::By(
+                -20,
+                "this distro does not restrict user namespaces by default; only a profile without `userns,` would",
+            )),
             Some(_) => out.push(Adj::By(-40, "this distro does not use AppArmor for user namespaces")),
         },
     }
@@ -86,16 +103,17 @@ fn restriction_context(f: &Facts, out: &mut Vec<Adj>) {
 }
 
 fn restriction_code(r: &Ranked) -> &'static str {
-    let later = [Op::Setgroups, Op::IdMap, Op::Loopback, Op::AuditApparmorTransition, Op::Mount].iter().any(|op| r.has(*op));
+    let later =
+        [Op::Setgroups, Op::IdMap, Op::Loopback, Op::AuditApparmorTransition, Op::Mount].iter().any(|op| r.has(*op));
     let denied = r.errno_of(Op::CreateUserns) == Some("EACCES") || r.has(Op::AuditApparmorUserns);
     if denied && !later { "NSD102" } else { "NSD101" }
 }
 
 // ---- detectors for probe reports ----
 
-use crate::remedy;
 use crate::ctx::{Cand, Ctx, cand, container_profile, ev};
 use crate::diagnosis::Confidence;
+use crate::remedy;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
@@ -114,7 +132,10 @@ pub(crate) fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
     let ubuntu = c.distro_id() == Some("ubuntu") || c.like("ubuntu");
     if !lost.is_empty() {
         // The sandbox's own bwrap is covered by a profile and works: NSD103 reports the restriction instead.
-        if restriction_on == Some(true) && c.replay_ok() != Some(false) && (c.replay_ok() == Some(true) || c.bwrap_profile().is_some()) {
+        if restriction_on == Some(true)
+            && c.replay_ok() != Some(false)
+            && (c.replay_ok() == Some(true) || c.bwrap_profile().is_some())
+        {
             return None;
         }
         let label_says = c.step_data(StepId::Userns, "label").is_some_and(|l| l.contains("unprivileged_userns"));
@@ -157,12 +178,28 @@ pub(crate) fn apparmor_userns_transition(c: &Ctx) -> Option<Cand> {
     }
     let v = c.ubuntu_version();
     let (score, conf, why) = match (restriction_on, v) {
-        (Some(true), _) => (85, Confidence::Medium, "the text matches the transition's symptom and the restriction is on"),
-        (_, Some(v)) if v >= 2404 => (75, Confidence::Medium, "the text matches the transition's symptom on an Ubuntu release that restricts user namespaces by default"),
-        (_, Some(2310)) => (50, Confidence::Low, "the text matches the transition's symptom; on 23.10 the restriction was opt-in"),
+        (Some(true), _) => {
+            (85, Confidence::Medium, "the text matches the transition's symptom and the restriction is on")
+        }
+        (_, Some(v)) if v >= 2404 => (
+            75,
+            Confidence::Medium,
+            "the text matches the transition's symptom on an Ubuntu release that restricts user namespaces by default",
+        ),
+        (_, Some(2310)) => {
+            (50, Confidence::Low, "the text matches the transition's symptom; on 23.10 the restriction was opt-in")
+        }
         (_, Some(_)) => (35, Confidence::Low, "the text matches, but this Ubuntu release predates the restriction"),
-        _ if c.distro_id().is_none() => (60, Confidence::Low, "the text matches the most common cause of this wording (Ubuntu 24.04+); the distro is unknown"),
-        _ => (30, Confidence::Low, "the text matches, but the restriction is an Ubuntu kernel feature and this is not Ubuntu"),
+        _ if c.distro_id().is_none() => (
+            60,
+            Confidence::Low,
+            "the text matches the most common cause of this wording (Ubuntu 24.04+); the distro is unknown",
+        ),
+        _ => (
+            30,
+            Confidence::Low,
+            "the text matches, but the restriction is an Ubuntu kernel feature and this is not Ubuntu",
+        ),
     };
     Some(
         cand(
@@ -186,7 +223,8 @@ pub(crate) fn apparmor_userns_create_denied(c: &Ctx) -> Option<Cand> {
     }
     let step_eacces = c.userns_err() == Some("EACCES");
     let audit = c.sym(&[K::AuditUsernsCreateDenied, K::AuditUnprivilegedMissing]);
-    if audit.is_some_and(|s| container_profile(&s.s.line)) || (step_eacces && c.label().is_some_and(container_profile)) {
+    if audit.is_some_and(|s| container_profile(&s.s.line)) || (step_eacces && c.label().is_some_and(container_profile))
+    {
         return None; // NSD133: the container's own profile.
     }
     let text_eacces = c.text_create_errno().filter(|(e, _)| *e == "EACCES").map(|(_, s)| s);
@@ -203,17 +241,30 @@ pub(crate) fn apparmor_userns_create_denied(c: &Ctx) -> Option<Cand> {
         let strong = audit.is_some() || confined || restriction_on || c.apparmor_on() == Some(true);
         let (score, conf) = if strong { (93, Confidence::High) } else { (70, Confidence::Medium) };
         let summary = if confined {
-            format!("The kernel refused unshare(CLONE_NEWUSER) with EACCES: this process runs under the AppArmor profile `{label}`, which does not allow `userns`.")
+            format!(
+                "The kernel refused unshare(CLONE_NEWUSER) with EACCES: this process runs under the AppArmor profile `{label}`, which does not allow `userns`."
+            )
         } else {
             "The kernel refused unshare(CLONE_NEWUSER) with EACCES. With AppArmor's restriction on and an unconfined caller, this happens when the `unprivileged_userns` profile is not loaded (AppArmor logs `failed to find unprivileged_userns profile`).".to_string()
         };
         return Some(
-            cand("NSD102", score, conf, summary, "EACCES at creation comes from an LSM hook; AppArmor is the active LSM")
-                .ev(c.step_ev(c.userns_step(), "the LSM userns_create hook denied creation"))
-                .ev(c.r.process.apparmor_label.get().map(|l| ev("/process/apparmor_label", l.clone(), "the caller's AppArmor label")))
-                .ev(c.restriction().map(|(_, e)| e))
-                .ev(audit.map(|s| Ctx::sym_ev(s, "AppArmor's audit record of the denial")))
-                .fix(remedy::apparmor_create_denied(c)),
+            cand(
+                "NSD102",
+                score,
+                conf,
+                summary,
+                "EACCES at creation comes from an LSM hook; AppArmor is the active LSM",
+            )
+            .ev(c.step_ev(c.userns_step(), "the LSM userns_create hook denied creation"))
+            .ev(c
+                .r
+                .process
+                .apparmor_label
+                .get()
+                .map(|l| ev("/process/apparmor_label", l.clone(), "the caller's AppArmor label")))
+            .ev(c.restriction().map(|(_, e)| e))
+            .ev(audit.map(|s| Ctx::sym_ev(s, "AppArmor's audit record of the denial")))
+            .fix(remedy::apparmor_create_denied(c)),
         );
     }
     if c.has_steps() && audit.is_none() {
@@ -370,13 +421,10 @@ pub(crate) fn apparmor_profile_mode(c: &Ctx) -> Option<Cand> {
         _ => None,
     };
     let parent_side = parent_profile(c).map(|p| (p, None, "confines the program that starts the sandbox"));
-    let (name, file, role, mode) = [bwrap_side, parent_side]
-        .into_iter()
-        .flatten()
-        .find_map(|(n, f, role)| {
-            let mode = c.profile_mode(&n).or_else(|| label_mode(c, &n))?;
-            matches!(mode.as_str(), "complain" | "kill").then_some((n, f, role, mode))
-        })?;
+    let (name, file, role, mode) = [bwrap_side, parent_side].into_iter().flatten().find_map(|(n, f, role)| {
+        let mode = c.profile_mode(&n).or_else(|| label_mode(c, &n))?;
+        matches!(mode.as_str(), "complain" | "kill").then_some((n, f, role, mode))
+    })?;
     let failing = sandbox_failing(c)?;
     let file_txt = file.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
     Some(
@@ -444,14 +492,21 @@ pub(crate) fn apparmor_profile_not_attached(c: &Ctx) -> Option<Cand> {
 /// sandbox runs another path that nothing attaches to.
 pub(crate) fn profile_elsewhere(c: &Ctx) -> Option<(String, crate::diagnosis::Evidence)> {
     let path = c.bwrap_path();
-    if path == "/usr/bin/bwrap" || !matches!(c.bwrap_attach(), crate::ctx::Attach::None) || !c.restriction().is_some_and(|(on, _)| on) {
+    if path == "/usr/bin/bwrap"
+        || !matches!(c.bwrap_attach(), crate::ctx::Attach::None)
+        || !c.restriction().is_some_and(|(on, _)| on)
+    {
         return None;
     }
     c.r.apparmor.profiles_for_bwrap.get()?;
     if c.r.apparmor.bwrap_userns_restrict_file.is_true() {
         return Some((
             "Ubuntu's bwrap-userns-restrict, for /usr/bin/bwrap".to_string(),
-            ev("/apparmor/bwrap_userns_restrict_file", "true", "Ubuntu's bwrap profile is installed; it attaches to /usr/bin/bwrap only"),
+            ev(
+                "/apparmor/bwrap_userns_restrict_file",
+                "true",
+                "Ubuntu's bwrap profile is installed; it attaches to /usr/bin/bwrap only",
+            ),
         ));
     }
     None

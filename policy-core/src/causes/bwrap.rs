@@ -55,21 +55,31 @@ pub(crate) fn bwrap_too_old(c: &Ctx) -> Option<Cand> {
         return None;
     }
     let path = c.bwrap_path();
-    let need = missing.iter().map(|(o, v)| format!("`{o}` (bwrap {} or later)", show(*v))).collect::<Vec<_>>().join(", ");
+    let need =
+        missing.iter().map(|(o, v)| format!("`{o}` (bwrap {} or later)", show(*v))).collect::<Vec<_>>().join(", ");
     let summary = match (&version, missing.is_empty()) {
         (Some(v), false) => format!(
             "{path} is bubblewrap {v}, but {} passes {need}. bwrap stops with `Unknown option` before creating any namespace, so the sandbox fails on \
              every command whatever the host allows.",
             c.cfg.tool
         ),
-        _ => format!("bwrap rejected an option the tool passes (`Unknown option`): {path} is older than the tool expects, so the sandbox fails before any namespace is created."),
+        _ => format!(
+            "bwrap rejected an option the tool passes (`Unknown option`): {path} is older than the tool expects, so the sandbox fails before any namespace is created."
+        ),
     };
-    let mut cd = cand("NSD175", 99, if missing.is_empty() { Confidence::Medium } else { Confidence::High }, summary, "bwrap refuses the tool's command line; nothing about namespaces is reached")
-        .ev(version.map(|v| ev("/bwrap/binaries", format!("{path}: {v}"), "the version of the bwrap the sandbox runs")))
-        .ev(text.map(|s| Ctx::sym_ev(s, "bwrap's own message")));
+    let mut cd = cand(
+        "NSD175",
+        99,
+        if missing.is_empty() { Confidence::Medium } else { Confidence::High },
+        summary,
+        "bwrap refuses the tool's command line; nothing about namespaces is reached",
+    )
+    .ev(version.map(|v| ev("/bwrap/binaries", format!("{path}: {v}"), "the version of the bwrap the sandbox runs")))
+    .ev(text.map(|s| Ctx::sym_ev(s, "bwrap's own message")));
     if !missing.is_empty() {
         let opts: Vec<&str> = missing.iter().map(|(o, _)| o.as_str()).collect();
-        cd = cd.ev(Some(ev("/config/bwrap_options", opts.join(" "), format!("options {} passes to bwrap", c.cfg.tool))));
+        cd =
+            cd.ev(Some(ev("/config/bwrap_options", opts.join(" "), format!("options {} passes to bwrap", c.cfg.tool))));
     }
     let since = missing.iter().map(|(_, v)| *v).max().unwrap_or((0, 9, 0));
     Some(cd.fix(remedy::bwrap_upgrade(c, &show(since))))

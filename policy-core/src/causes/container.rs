@@ -63,9 +63,14 @@ pub(crate) const KNOWLEDGE: &[Knowledge] = &[
 
 fn seccomp_context(f: &Facts, out: &mut Vec<Adj>) {
     match f.container {
-        Some("none" | "flatpak" | "bwrap" | "gvisor") => return out.push(Adj::Impossible("not inside a container runtime's seccomp profile")),
+        Some("none" | "flatpak" | "bwrap" | "gvisor") => {
+            return out.push(Adj::Impossible("not inside a container runtime's seccomp profile"));
+        }
         Some("lxc") => out.push(Adj::By(10, "LXC's seccomp policy can refuse namespace calls")),
-        Some(_) => out.push(Adj::By(35, "container runtimes' default seccomp profiles refuse namespace creation without CAP_SYS_ADMIN")),
+        Some(_) => out.push(Adj::By(
+            35,
+            "container runtimes' default seccomp profiles refuse namespace creation without CAP_SYS_ADMIN",
+        )),
         None if f.in_container() == Some(true) => out.push(Adj::By(20, "the text says this ran in a container")),
         None => {}
     }
@@ -85,7 +90,10 @@ fn seccomp_context(f: &Facts, out: &mut Vec<Adj>) {
         out.push(Adj::By(-20, "WSL"));
     }
     if f.root == Some(true) && f.in_container() == Some(true) {
-        out.push(Adj::By(-20, "root in a container lacks CAP_SYS_ADMIN, whose grant also lifts the default profile's block"));
+        out.push(Adj::By(
+            -20,
+            "root in a container lacks CAP_SYS_ADMIN, whose grant also lifts the default profile's block",
+        ));
     }
 }
 
@@ -99,7 +107,8 @@ fn no_caps_context(f: &Facts, out: &mut Vec<Adj>) {
         return out.push(Adj::Impossible("CAP_SYS_ADMIN is effective"));
     }
     match f.root {
-        Some(true) => out.push(Adj::By(35, "root in a container without CAP_SYS_ADMIN creates namespaces directly and gets EPERM")),
+        Some(true) => out
+            .push(Adj::By(35, "root in a container without CAP_SYS_ADMIN creates namespaces directly and gets EPERM")),
         Some(false) => out.push(Adj::By(-30, "an unprivileged caller would create a user namespace first")),
         None if f.in_container() == Some(true) => out.push(Adj::By(12, "container processes usually run as root")),
         None => {}
@@ -112,7 +121,9 @@ fn apparmor_context(f: &Facts, out: &mut Vec<Adj>) {
     }
     match f.container {
         Some("none" | "flatpak" | "bwrap" | "gvisor") => return out.push(Adj::Impossible("not inside a container")),
-        Some("lxc") => out.push(Adj::By(35, "LXC/LXD's container profile denies mounts and (AppArmor 4) user namespaces")),
+        Some("lxc") => {
+            out.push(Adj::By(35, "LXC/LXD's container profile denies mounts and (AppArmor 4) user namespaces"))
+        }
         Some(_) => out.push(Adj::By(25, "the runtime's default AppArmor profile (docker-default) denies mounts")),
         None if f.in_container() == Some(true) => out.push(Adj::By(15, "the text says this ran in a container")),
         None => out.push(Adj::By(-20, "nothing says this ran in a container")),
@@ -139,16 +150,18 @@ fn proc_context(f: &Facts, out: &mut Vec<Adj>) {
 
 // ---- detectors for probe reports ----
 
-use crate::remedy;
 use crate::ctx::{CAP_SYS_ADMIN_BIT, Cand, Ctx, Sym, cand, container_profile, ev, has_cap};
 use crate::diagnosis::{Confidence, Evidence};
+use crate::remedy;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
 /// EPERM on a namespace creation that a seccomp filter (not the kernel) would explain.
 pub(crate) fn seccomp_ns_eperm(c: &Ctx) -> Vec<Evidence> {
     let mut v = Vec::new();
-    if c.r.process.chrooted.is_true() || c.r.sysctl.unprivileged_userns_clone.get() == Some(&0) && c.privileged() != Some(true) {
+    if c.r.process.chrooted.is_true()
+        || c.r.sysctl.unprivileged_userns_clone.get() == Some(&0) && c.privileged() != Some(true)
+    {
         return v;
     }
     if c.userns_err() == Some("EPERM") || c.userns_err() == Some("ENOSYS") {
@@ -223,7 +236,13 @@ pub(crate) fn seccomp_rule(c: &Ctx, code: &'static str) -> Option<Cand> {
     if !is_container_rule && unit_ev.is_some() {
         score = score.max(94);
     }
-    let conf = if ctx_match && behav { Confidence::High } else if ctx_match || behav { Confidence::Medium } else { Confidence::Low };
+    let conf = if ctx_match && behav {
+        Confidence::High
+    } else if ctx_match || behav {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    };
     let (summary, fixes) = if is_container_rule {
         (
             "A seccomp filter refuses to create the namespaces: Docker's and containerd's default profiles allow clone/unshare with namespace flags only with CAP_SYS_ADMIN and answer clone3 with ENOSYS. bwrap reports `No permissions to create new namespace`, which wrongly suggests a kernel sysctl.".to_string(),
@@ -238,7 +257,9 @@ pub(crate) fn seccomp_rule(c: &Ctx, code: &'static str) -> Option<Cand> {
     let why = match (ctx_match, behav) {
         (true, true) => "the namespace steps fail with EPERM under a seccomp filter, in this context",
         (true, false) => "the text shows EPERM creating namespaces, in this context",
-        (false, true) => "EPERM under a seccomp filter; nothing says whether a container or a systemd unit installed it",
+        (false, true) => {
+            "EPERM under a seccomp filter; nothing says whether a container or a systemd unit installed it"
+        }
         (false, false) => "EPERM creating namespaces is often a seccomp filter; no context facts",
     };
     let ctx_ev = if is_container_rule { c.container_ev() } else { unit_ev.clone().or_else(|| c.systemd_ev()) };
@@ -350,7 +371,11 @@ pub(crate) fn container_apparmor_mount(c: &Ctx) -> Option<Cand> {
 pub(crate) fn proc_hardening_ev(c: &Ctx) -> Vec<Evidence> {
     let mut v = Vec::new();
     if c.r.platform.proc_sys_readonly.is_true() {
-        v.push(ev("/platform/proc_sys_readonly", "true", "/proc/sys is over-mounted read-only (ProtectKernelTunables=)"));
+        v.push(ev(
+            "/platform/proc_sys_readonly",
+            "true",
+            "/proc/sys is over-mounted read-only (ProtectKernelTunables=)",
+        ));
     }
     if let Some(p) = c.r.unit.protect_kernel_tunables.get() {
         if p == "yes" || p == "true" {

@@ -73,7 +73,9 @@ fn kernel_context(f: &Facts, out: &mut Vec<Adj>) {
     }
     match f.el() {
         Some(6) => out.push(Adj::By(45, "EL6 kernels have no usable user namespaces")),
-        Some(7) if super::limits::el7_before_74(f) => out.push(Adj::By(40, "RHEL/CentOS 7 before 7.4 boot with user namespaces disabled")),
+        Some(7) if super::limits::el7_before_74(f) => {
+            out.push(Adj::By(40, "RHEL/CentOS 7 before 7.4 boot with user namespaces disabled"))
+        }
         Some(7) => out.push(Adj::By(5, "RHEL/CentOS 7 kernels")),
         _ => match f.kernel_version() {
             Some(v) if v < (3, 8) => out.push(Adj::By(45, "kernels before 3.8 have no unprivileged user namespaces")),
@@ -85,12 +87,16 @@ fn kernel_context(f: &Facts, out: &mut Vec<Adj>) {
     // Current releases of the mainstream distros build their kernels with CONFIG_USER_NS.
     let modern = f.ubuntu_base().is_some_and(|v| v >= 1604)
         || f.is("debian") && f.major().is_some_and(|v| v >= 9)
-        || f.is("fedora") || f.is("opensuse-tumbleweed") || f.el().is_some_and(|v| v >= 8)
+        || f.is("fedora")
+        || f.is("opensuse-tumbleweed")
+        || f.el().is_some_and(|v| v >= 8)
         || f.is("arch") && f.kernel_version().is_some_and(|v| v >= (4, 15));
     // Arch's stock kernel was built without CONFIG_USER_NS until 4.14.5 (Dec 2017).
     if f.is("arch") || f.is("manjaro") {
         match f.kernel_version() {
-            Some(v) if v < (4, 15) => out.push(Adj::By(40, "Arch kernels before 4.14.5 were built without user namespaces")),
+            Some(v) if v < (4, 15) => {
+                out.push(Adj::By(40, "Arch kernels before 4.14.5 were built without user namespaces"))
+            }
             None => out.push(Adj::By(10, "Arch kernels before 4.14.5 were built without user namespaces")),
             Some(_) => {}
         }
@@ -108,10 +114,14 @@ fn kernel_context(f: &Facts, out: &mut Vec<Adj>) {
 
 fn chroot_context(f: &Facts, out: &mut Vec<Adj>) {
     match f.chroot {
-        Some(true) => out.push(Adj::By(60, "the caller is chrooted; the kernel refuses user namespaces to chrooted processes")),
+        Some(true) => {
+            out.push(Adj::By(60, "the caller is chrooted; the kernel refuses user namespaces to chrooted processes"))
+        }
         Some(false) => out.push(Adj::Impossible("the caller is not chrooted")),
         None if f.hint(Hint::Chroot) => out.push(Adj::By(40, "the text names a chroot")),
-        None if f.chroot_inconclusive => out.push(Adj::By(10, "the chroot check was inconclusive (a chroot into a bind mount of / looks like none)")),
+        None if f.chroot_inconclusive => {
+            out.push(Adj::By(10, "the chroot check was inconclusive (a chroot into a bind mount of / looks like none)"))
+        }
         None => out.push(Adj::By(-20, "nothing says the caller is chrooted")),
     }
 }
@@ -121,8 +131,12 @@ fn threads_context(f: &Facts, out: &mut Vec<Adj>) {
         return out.push(Adj::Impossible("the kernel has no user namespaces at all"));
     }
     match f.program {
-        Some(p) if p.multithreaded => out.push(Adj::By(35, "this program's runtime is multi-threaded when it calls unshare")),
-        Some(p) if p.kind == Kind::Runtime => out.push(Adj::By(15, "a language runtime calling unshare from its own process")),
+        Some(p) if p.multithreaded => {
+            out.push(Adj::By(35, "this program's runtime is multi-threaded when it calls unshare"))
+        }
+        Some(p) if p.kind == Kind::Runtime => {
+            out.push(Adj::By(15, "a language runtime calling unshare from its own process"))
+        }
         Some(_) => out.push(Adj::By(-20, "this program creates namespaces from a single-threaded process")),
         None => {}
     }
@@ -133,9 +147,9 @@ fn threads_context(f: &Facts, out: &mut Vec<Adj>) {
 
 // ---- detectors for probe reports ----
 
-use crate::remedy;
 use crate::ctx::{Cand, Ctx, cand, ev};
 use crate::diagnosis::{Confidence, Evidence};
+use crate::remedy;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
@@ -147,10 +161,15 @@ pub(crate) fn kernel_version(release: &str) -> Option<(u32, u32)> {
 
 pub(crate) fn wsl1_ev(c: &Ctx) -> Option<Evidence> {
     if c.r.platform.wsl1.is_true() {
-        return Some(ev("/platform/wsl1", "true", "Windows Subsystem for Linux 1: a syscall translation layer without namespaces"));
+        return Some(ev(
+            "/platform/wsl1",
+            "true",
+            "Windows Subsystem for Linux 1: a syscall translation layer without namespaces",
+        ));
     }
     let v = c.r.kernel.proc_version.get()?;
-    (v.contains("Microsoft") && !v.contains("WSL2") && !v.contains("microsoft-standard")).then(|| ev("/kernel/proc_version", v.clone(), "the WSL1 kernel string"))
+    (v.contains("Microsoft") && !v.contains("WSL2") && !v.contains("microsoft-standard"))
+        .then(|| ev("/kernel/proc_version", v.clone(), "the WSL1 kernel string"))
 }
 
 /// NSD171: WSL1 (EINVAL; microsoft/WSL#2981).
@@ -177,11 +196,25 @@ pub(crate) fn kernel_without_userns(c: &Ctx) -> Option<Cand> {
         return None; // NSD121
     }
     let einval = c.userns_err() == Some("EINVAL") && c.seccomp_filtered() != Some(true);
-    let text = if c.text_only() { c.sym(&[K::BwrapKernelNoUserns]).or_else(|| c.sym_errno(&[K::UnshareFailed], "EINVAL")) } else { None };
+    let text = if c.text_only() {
+        c.sym(&[K::BwrapKernelNoUserns]).or_else(|| c.sym_errno(&[K::UnshareFailed], "EINVAL"))
+    } else {
+        None
+    };
     if !absent && !einval && text.is_none() {
         return None;
     }
-    let score = if absent { 96 } else if einval { 85 } else if c.rhel7() { 60 } else if c.r.platform.wsl1.get().is_none() && c.r.platform.wsl2.get().is_none() { 55 } else { 70 };
+    let score = if absent {
+        96
+    } else if einval {
+        85
+    } else if c.rhel7() {
+        60
+    } else if c.r.platform.wsl1.get().is_none() && c.r.platform.wsl2.get().is_none() {
+        55
+    } else {
+        70
+    };
     Some(
         cand("NSD172", score, if absent { Confidence::High } else { Confidence::Medium },
             "This kernel does not provide user namespaces (built without CONFIG_USER_NS, older than 3.8, or disabled on RHEL 7), so creation fails with EINVAL and bwrap suggests a setuid install.".to_string(),
@@ -233,7 +266,13 @@ pub(crate) fn multithreaded_caller(c: &Ctx) -> Option<Cand> {
     }
     let probe_ok = c.userns_ok();
     let threads = c.r.process.threads.get().filter(|t| **t > 1);
-    let score = if probe_ok { 92 } else if threads.is_some() { 88 } else { 40 };
+    let score = if probe_ok {
+        92
+    } else if threads.is_some() {
+        88
+    } else {
+        40
+    };
     Some(
         cand("NSD174", score, if probe_ok || threads.is_some() { Confidence::High } else { Confidence::Low },
             "unshare(CLONE_NEWUSER) returns EINVAL when the calling process has more than one thread. The kernel here supports user namespaces, so the program that printed the error is multi-threaded and must fork a single-threaded helper (as bwrap is) first.".to_string(),

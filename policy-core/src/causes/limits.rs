@@ -79,7 +79,9 @@ fn clone_context(f: &Facts, out: &mut Vec<Adj>) {
         (Some("debian" | "raspbian" | "devuan" | "mx"), Some(v)) if v <= 10 => {
             out.push(Adj::By(45, "Debian 10 and older default kernel.unprivileged_userns_clone to 0"))
         }
-        (Some("debian" | "raspbian" | "devuan" | "kali" | "mx" | "pureos" | "parrot"), _) if f.in_container() != Some(true) => {
+        (Some("debian" | "raspbian" | "devuan" | "kali" | "mx" | "pureos" | "parrot"), _)
+            if f.in_container() != Some(true) =>
+        {
             out.push(Adj::By(10, "Debian kernels carry the switch, and it may have been set to 0"))
         }
         (Some("debian" | "raspbian" | "devuan" | "kali" | "mx" | "pureos" | "parrot"), _) => {}
@@ -112,7 +114,9 @@ fn limit_context(f: &Facts, out: &mut Vec<Adj>) {
         out.push(Adj::By(-20, "the visible limits are not 0 (only exhaustion or an ancestor's limit remain)"));
     }
     match f.el() {
-        Some(7) if el7_before_74(f) => out.push(Adj::By(5, "RHEL/CentOS 7 before 7.4 had user namespaces off in the kernel, not by a limit")),
+        Some(7) if el7_before_74(f) => {
+            out.push(Adj::By(5, "RHEL/CentOS 7 before 7.4 had user namespaces off in the kernel, not by a limit"))
+        }
         Some(7) => out.push(Adj::By(45, "RHEL/CentOS 7.4+ ship user.max_user_namespaces=0")),
         Some(6) => out.push(Adj::By(-20, "EL6 kernels have no usable user namespaces")),
         _ => {}
@@ -153,9 +157,9 @@ fn nested_context(f: &Facts, out: &mut Vec<Adj>) {
 
 // ---- detectors for probe reports ----
 
-use crate::remedy;
 use crate::ctx::{Cand, Ctx, cand, ev};
 use crate::diagnosis::{Confidence, Evidence, Severity};
+use crate::remedy;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
@@ -175,7 +179,9 @@ pub(crate) fn userns_clone_sysctl_disabled(c: &Ctx) -> Option<Cand> {
         );
     }
     let sys = c.r.sysctl.unprivileged_userns_clone.get().copied();
-    let sys_ev = sys.map(|v| ev("/sysctl/unprivileged_userns_clone", v.to_string(), "0 = only CAP_SYS_ADMIN may create user namespaces"));
+    let sys_ev = sys.map(|v| {
+        ev("/sysctl/unprivileged_userns_clone", v.to_string(), "0 = only CAP_SYS_ADMIN may create user namespaces")
+    });
     let step = c.userns_err();
     if sys == Some(0) {
         if step.is_some_and(|e| e != "EPERM") || c.userns_ok() {
@@ -265,7 +271,9 @@ pub(crate) fn userns_limit_reached(c: &Ctx) -> Option<Cand> {
     let enospc: Vec<StepId> = [StepId::Userns, StepId::FlagUserNet, StepId::Mountns, StepId::Pidns]
         .into_iter()
         .filter(|id| c.err(*id) == Some("ENOSPC"))
-        .filter(|id| *id != StepId::FlagUserNet || c.err(StepId::Userns) == Some("ENOSPC") || c.r.step(StepId::Userns).is_none())
+        .filter(|id| {
+            *id != StepId::FlagUserNet || c.err(StepId::Userns) == Some("ENOSPC") || c.r.step(StepId::Userns).is_none()
+        })
         .collect();
     let nested = c.nested_ctx();
     // RHEL/CentOS 7 kernels answer EINVAL, not ENOSPC, when max_user_namespaces is 0 (containers/bubblewrap#216).
@@ -280,13 +288,21 @@ pub(crate) fn userns_limit_reached(c: &Ctx) -> Option<Cand> {
                 .fix(remedy::userns_limits(c, &["max_user_namespaces"])),
         );
     }
-    let keys: Vec<&str> = if zero.is_empty() { vec!["max_user_namespaces", "max_mnt_namespaces", "max_pid_namespaces"] } else { zero.iter().map(|(k, _)| *k).collect() };
+    let keys: Vec<&str> = if zero.is_empty() {
+        vec!["max_user_namespaces", "max_mnt_namespaces", "max_pid_namespaces"]
+    } else {
+        zero.iter().map(|(k, _)| *k).collect()
+    };
     if !enospc.is_empty() {
         if zero.is_empty() && nested.is_some() {
             return None; // NSD123: an ancestor's limit or the nesting depth.
         }
         let (score, conf, why) = if zero.is_empty() {
-            (80, Confidence::Medium, "ENOSPC at creation means a namespace count limit; the visible limits are not 0, so an ancestor namespace's limit or the count is exhausted")
+            (
+                80,
+                Confidence::Medium,
+                "ENOSPC at creation means a namespace count limit; the visible limits are not 0, so an ancestor namespace's limit or the count is exhausted",
+            )
         } else {
             (98, Confidence::High, "ENOSPC at creation and the limit that causes it is 0")
         };
@@ -324,7 +340,9 @@ pub(crate) fn userns_limit_reached(c: &Ctx) -> Option<Cand> {
         return None;
     }
     // Text: ENOSPC, or RHEL 7's EINVAL with user namespaces off.
-    if let Some(s) = c.sym(&[K::BwrapCreateEnospc]).or_else(|| c.sym_errno(&[K::UnshareFailed, K::CannotClone], "ENOSPC")) {
+    if let Some(s) =
+        c.sym(&[K::BwrapCreateEnospc]).or_else(|| c.sym_errno(&[K::UnshareFailed, K::CannotClone], "ENOSPC"))
+    {
         let score = if c.nested_ctx().is_some() { 55 } else { 85 };
         return Some(
             cand("NSD121", score, Confidence::Medium, "The text reports ENOSPC creating a namespace: a `user.max_*_namespaces` limit is 0 or exhausted (possibly in an ancestor namespace).".to_string(), "ENOSPC at creation has one mechanism: namespace count limits")
@@ -357,17 +375,35 @@ pub(crate) fn netns_limit_reached(c: &Ctx) -> Option<Cand> {
         return None;
     }
     let needed = c.needs_netns();
-    let (score, sev) = if needed { (if step.is_some() && !zero.is_empty() { 95 } else { 85 }, Severity::Error) } else { (15, Severity::Info) };
+    let (score, sev) = if needed {
+        (if step.is_some() && !zero.is_empty() { 95 } else { 85 }, Severity::Error)
+    } else {
+        (15, Severity::Info)
+    };
     let conf = if step.is_some() && !zero.is_empty() { Confidence::High } else { Confidence::Medium };
     let summary = if needed {
         "Creating the network namespace fails with ENOSPC: `user.max_net_namespaces` is 0 or exhausted. With network access off the sandbox needs its own net namespace (`--unshare-net`), so it cannot start.".to_string()
     } else {
         "Network namespaces cannot be created (`user.max_net_namespaces` is 0 or exhausted), but this sandbox's network mode does not create one, so it is not affected.".to_string()
     };
-    let mut cd = cand("NSD122", score, conf, summary, if needed { "the net namespace step fails with ENOSPC and the sandbox needs it" } else { "not blocking: the sandbox keeps the container/host network" })
-        .sev(sev)
-        .evs(zero.into_iter().map(|(_, e)| e))
-        .ev(Some(ev("/config/network", if needed { "none" } else { "not none" }, "whether the sandbox creates a net namespace")));
+    let mut cd = cand(
+        "NSD122",
+        score,
+        conf,
+        summary,
+        if needed {
+            "the net namespace step fails with ENOSPC and the sandbox needs it"
+        } else {
+            "not blocking: the sandbox keeps the container/host network"
+        },
+    )
+    .sev(sev)
+    .evs(zero.into_iter().map(|(_, e)| e))
+    .ev(Some(ev(
+        "/config/network",
+        if needed { "none" } else { "not none" },
+        "whether the sandbox creates a net namespace",
+    )));
     if let Some(id) = step {
         cd = cd.ev(c.step_ev(id, "ENOSPC creating the net namespace"));
     }
@@ -386,7 +422,8 @@ pub(crate) fn nested_sandbox_limit(c: &Ctx) -> Option<Cand> {
     let enospc = c.userns_err() == Some("ENOSPC");
     let zero = !zero_limits(c, &["max_user_namespaces"]).is_empty();
     let lost = c.caps_lost();
-    let eperm_in_bwrap = c.userns_err() == Some("EPERM") && (c.r.platform.nested_bwrap.is_true() || c.label().is_some_and(|l| l.contains("unpriv_bwrap")));
+    let eperm_in_bwrap = c.userns_err() == Some("EPERM")
+        && (c.r.platform.nested_bwrap.is_true() || c.label().is_some_and(|l| l.contains("unpriv_bwrap")));
     if (enospc && !zero) || !lost.is_empty() || eperm_in_bwrap {
         let mut cd = cand(
             "NSD123",
@@ -399,18 +436,31 @@ pub(crate) fn nested_sandbox_limit(c: &Ctx) -> Option<Cand> {
         .ev(c.step_ev(c.userns_step(), "creation inside the outer sandbox"))
         .evs(lost);
         if let Some(v) = c.r.sysctl.max_user_namespaces.get() {
-            cd = cd.ev(Some(ev("/sysctl/max_user_namespaces", v.to_string(), "the limit visible here; an ancestor's limit is not visible")));
+            cd = cd.ev(Some(ev(
+                "/sysctl/max_user_namespaces",
+                v.to_string(),
+                "the limit visible here; an ancestor's limit is not visible",
+            )));
         }
         return Some(cd.fix(remedy::nested(c)));
     }
     if !c.text_only() {
         return None;
     }
-    let s = c.sym(&[K::BwrapCreateEnospc]).or_else(|| c.sym_errno(&[K::UnshareFailed], "ENOSPC")).or_else(|| c.caps_lost_text())?;
+    let s = c
+        .sym(&[K::BwrapCreateEnospc])
+        .or_else(|| c.sym_errno(&[K::UnshareFailed], "ENOSPC"))
+        .or_else(|| c.caps_lost_text())?;
     Some(
-        cand("NSD123", 80, Confidence::Medium, "The error comes from inside an outer sandbox that forbids nested user namespaces.".to_string(), "the text's failure is what the outer sandbox imposes")
-            .ev(Some(nested))
-            .ev(Some(Ctx::sym_ev(s, "the nested creation failed")))
-            .fix(remedy::nested(c)),
+        cand(
+            "NSD123",
+            80,
+            Confidence::Medium,
+            "The error comes from inside an outer sandbox that forbids nested user namespaces.".to_string(),
+            "the text's failure is what the outer sandbox imposes",
+        )
+        .ev(Some(nested))
+        .ev(Some(Ctx::sym_ev(s, "the nested creation failed")))
+        .fix(remedy::nested(c)),
     )
 }

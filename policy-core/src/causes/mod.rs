@@ -115,14 +115,29 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    pub(crate) fn new(r: &ProbeReport, tool: &str, container_cfg: Option<&'static str>, text: &TextContext, obs: &[Obs]) -> Self {
+    pub(crate) fn new(
+        r: &ProbeReport,
+        tool: &str,
+        container_cfg: Option<&'static str>,
+        text: &TextContext,
+        obs: &[Obs],
+    ) -> Self {
         let p = &r.platform;
         // A runtime's markers, then an outer sandbox, then the configured runtime; `none` when every runtime
         // marker was looked for and is absent.
         let container = platform_container(p)
-            .or(if p.flatpak.is_true() { Some("flatpak") } else if p.nested_bwrap.is_true() { Some("bwrap") } else { None })
+            .or(if p.flatpak.is_true() {
+                Some("flatpak")
+            } else if p.nested_bwrap.is_true() {
+                Some("bwrap")
+            } else {
+                None
+            })
             .or(container_cfg)
-            .or_else(|| (p.docker.is_false() && p.podman.is_false() && p.kubernetes.is_false() && p.lxc.is_false()).then_some("none"));
+            .or_else(|| {
+                (p.docker.is_false() && p.podman.is_false() && p.kubernetes.is_false() && p.lxc.is_false())
+                    .then_some("none")
+            });
         let stated_distro = r.distro.id.get().cloned();
         let (distro, version_raw) = match stated_distro {
             Some(d) => (Some(d), r.distro.version_id.get().cloned()),
@@ -133,7 +148,13 @@ impl Facts {
         };
         let version = version_raw.as_deref().and_then(version_num);
         let version_minor = version_raw.as_deref().is_some_and(|v| v.contains('.'));
-        let kernel = r.kernel.release.get().cloned().or_else(|| r.kernel.proc_version.get().cloned()).or_else(|| text.kernel.clone());
+        let kernel = r
+            .kernel
+            .release
+            .get()
+            .cloned()
+            .or_else(|| r.kernel.proc_version.get().cloned())
+            .or_else(|| text.kernel.clone());
         let mut hints: Vec<Hint> = text.hints.iter().map(|(h, _, _)| *h).collect();
         let s = &r.sysctl;
         let clone_sysctl = match &s.unprivileged_userns_clone {
@@ -152,26 +173,40 @@ impl Facts {
         if max_userns_zero == Some(true) {
             hints.push(Hint::LimitZero);
         }
-        let restriction = s.apparmor_restrict_unprivileged_userns.get().or(s.apparmor_unconfined_restrictions_userns.get()).map(|v| *v == 1);
-        let apparmor = if r.lsm.apparmor_enabled.is_true() || r.lsm.active.get().is_some_and(|l| l.iter().any(|x| x == "apparmor")) {
+        let restriction = s
+            .apparmor_restrict_unprivileged_userns
+            .get()
+            .or(s.apparmor_unconfined_restrictions_userns.get())
+            .map(|v| *v == 1);
+        let apparmor = if r.lsm.apparmor_enabled.is_true()
+            || r.lsm.active.get().is_some_and(|l| l.iter().any(|x| x == "apparmor"))
+        {
             Some(true)
-        } else if r.lsm.apparmor_enabled.is_false() || r.lsm.active.get().is_some_and(|l| !l.iter().any(|x| x == "apparmor")) {
+        } else if r.lsm.apparmor_enabled.is_false()
+            || r.lsm.active.get().is_some_and(|l| !l.iter().any(|x| x == "apparmor"))
+        {
             Some(false)
         } else {
             None
         };
         let clone3_filtered = matches!(r.step_errno(StepId::Clone3), Some("ENOSYS" | "EPERM"));
         let seccomp = if clone3_filtered { Some(true) } else { r.process.seccomp_mode.get().map(|m| *m == 2) };
-        let wsl = if p.wsl1.is_true() || hints.contains(&Hint::Wsl1Kernel) || kernel.as_deref().is_some_and(is_wsl1_kernel) {
-            Some(1)
-        } else if p.wsl2.is_true() {
-            Some(2)
-        } else {
-            None
-        };
+        let wsl =
+            if p.wsl1.is_true() || hints.contains(&Hint::Wsl1Kernel) || kernel.as_deref().is_some_and(is_wsl1_kernel) {
+                Some(1)
+            } else if p.wsl2.is_true() {
+                Some(2)
+            } else {
+                None
+            };
         // The program that printed the failure decides (a helper such as `apply-seccomp:` may not be the tool
         // the operator named); the stated tool only when the lines name no program; a traceback's runtime last.
-        let line_programs: Vec<&str> = obs.iter().filter(|o| !o.op.is_audit()).filter_map(|o| o.program.as_deref()).filter(|p| *p != "nsdoctor").collect();
+        let line_programs: Vec<&str> = obs
+            .iter()
+            .filter(|o| !o.op.is_audit())
+            .filter_map(|o| o.program.as_deref())
+            .filter(|p| *p != "nsdoctor")
+            .collect();
         let program = match line_programs.iter().find_map(|p| programs::find(p)) {
             Some(p) => Some(p),
             None if line_programs.is_empty() => programs::find(tool).filter(|_| !tool.is_empty()),
@@ -207,7 +242,10 @@ impl Facts {
             bnd_sys_admin: r.process.cap_bnd.get().and_then(|h| has_cap(h, CAP_SYS_ADMIN_BIT)),
             userns_supported: r.kernel.userns_supported.get().copied(),
             chroot_inconclusive: matches!(r.process.chrooted, crate::fact::Fact::Unavailable(_)),
-            create_eacces: obs.iter().any(|o| matches!(o.op, Op::CreateUserns | Op::CreateNs) && o.errno == Some("EACCES") || o.op == Op::AuditApparmorUserns),
+            create_eacces: obs.iter().any(|o| {
+                matches!(o.op, Op::CreateUserns | Op::CreateNs) && o.errno == Some("EACCES")
+                    || o.op == Op::AuditApparmorUserns
+            }),
             snap: r.confinement.snap.get().filter(|s| !s.is_empty()).cloned(),
             parent_profile: r.confinement.apparmor_profile.clone(),
         }
@@ -233,8 +271,21 @@ impl Facts {
         }
     }
     pub(crate) fn ubuntu_family(&self) -> bool {
-        matches!(self.distro.as_deref(), Some("ubuntu" | "kubuntu" | "xubuntu" | "lubuntu" | "neon" | "pop" | "tuxedo" | "linuxmint" | "zorin" | "elementary"))
-            || self.id_like.iter().any(|l| l == "ubuntu")
+        matches!(
+            self.distro.as_deref(),
+            Some(
+                "ubuntu"
+                    | "kubuntu"
+                    | "xubuntu"
+                    | "lubuntu"
+                    | "neon"
+                    | "pop"
+                    | "tuxedo"
+                    | "linuxmint"
+                    | "zorin"
+                    | "elementary"
+            )
+        ) || self.id_like.iter().any(|l| l == "ubuntu")
     }
     pub(crate) fn major(&self) -> Option<u32> {
         self.version.map(|v| v / 100)
@@ -248,7 +299,8 @@ impl Facts {
                 }
             }
         }
-        let rhel = ["rhel", "centos", "rocky", "almalinux", "ol", "scientific", "amzn", "oracle"].iter().any(|d| self.is(d));
+        let rhel =
+            ["rhel", "centos", "rocky", "almalinux", "ol", "scientific", "amzn", "oracle"].iter().any(|d| self.is(d));
         if rhel { self.major() } else { None }
     }
     pub(crate) fn kernel_version(&self) -> Option<(u32, u32)> {
@@ -308,7 +360,12 @@ fn fit(k: &Knowledge, o: &Obs) -> Option<i32> {
         return None;
     }
     match o.errno {
-        Some(e) => signs.iter().filter(|s| s.errnos.is_empty() || s.errnos.contains(&e)).map(|s| s.weight).max().or(Some(CONTRADICTS)),
+        Some(e) => signs
+            .iter()
+            .filter(|s| s.errnos.is_empty() || s.errnos.contains(&e))
+            .map(|s| s.weight)
+            .max()
+            .or(Some(CONTRADICTS)),
         None => signs.iter().map(|s| if s.errnos.is_empty() { s.weight } else { s.weight / 2 }).max(),
     }
 }
@@ -388,7 +445,11 @@ pub(crate) fn rank(obs: &[Obs], facts: &Facts) -> Differential {
         r.code = (k.code)(&r);
         out.push(r);
     }
-    out.sort_by(|a, b| b.score.cmp(&a.score).then(Cause::ALL.iter().position(|c| *c == a.cause).cmp(&Cause::ALL.iter().position(|c| *c == b.cause))));
+    out.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(Cause::ALL.iter().position(|c| *c == a.cause).cmp(&Cause::ALL.iter().position(|c| *c == b.cause)))
+    });
     let second = out.get(1).map(|r| r.score);
     for (i, r) in out.iter_mut().enumerate() {
         let margin = if i == 0 { r.score.saturating_sub(second.unwrap_or(0)) } else { 0 };
@@ -413,7 +474,9 @@ pub(crate) fn probe_observations(r: &ProbeReport, out: &mut Vec<Obs>) {
         };
         let op = match s.id {
             StepId::Userns | StepId::FlagUserNet => Op::CreateUserns,
-            StepId::Netns | StepId::Mountns | StepId::Pidns | StepId::FlagNet | StepId::FlagMnt | StepId::FlagPid => Op::CreateNs,
+            StepId::Netns | StepId::Mountns | StepId::Pidns | StepId::FlagNet | StepId::FlagMnt | StepId::FlagPid => {
+                Op::CreateNs
+            }
             StepId::Setgroups => Op::Setgroups,
             StepId::UidMap | StepId::GidMap => Op::IdMap,
             StepId::NetlinkSocket => Op::NetlinkSocket,
@@ -429,7 +492,14 @@ pub(crate) fn probe_observations(r: &ProbeReport, out: &mut Vec<Obs>) {
             _ => String::new(),
         };
         if !out.iter().any(|o| o.op == op && o.errno == errno) {
-            out.push(Obs { op, errno, program: Some("nsdoctor".to_string()), pointer: format!("/steps/{i}/result"), line_no: 0, line: observed });
+            out.push(Obs {
+                op,
+                errno,
+                program: Some("nsdoctor".to_string()),
+                pointer: format!("/steps/{i}/result"),
+                line_no: 0,
+                line: observed,
+            });
         }
     }
 }
@@ -448,7 +518,9 @@ pub(crate) fn reading(cause: Cause) -> String {
     let Some(k) = KNOWLEDGE.iter().flat_map(|f| f.iter()).find(|k| k.cause == cause) else {
         return String::new();
     };
-    let mut s = String::from("\n## Reading an error text\n\nA pasted text is read for failed operations and their errnos, in any program's wording. This cause\nexplains:\n\n");
+    let mut s = String::from(
+        "\n## Reading an error text\n\nA pasted text is read for failed operations and their errnos, in any program's wording. This cause\nexplains:\n\n",
+    );
     for sg in k.signs {
         let strength = match sg.weight {
             w if w >= 40 => "decisive",

@@ -176,8 +176,22 @@ const MAX_LINE: usize = 4096;
 
 /// Errno names (upper case) programs print, in the order they are tried.
 const ERRNO_NAMES: &[&str] = &[
-    "EPERM", "EACCES", "ENOSPC", "EINVAL", "ENOSYS", "ENOENT", "EAFNOSUPPORT", "EOPNOTSUPP", "ENOTSUP", "EBUSY",
-    "EUSERS", "EAGAIN", "EEXIST", "EROFS", "ENOMEM", "ESRCH",
+    "EPERM",
+    "EACCES",
+    "ENOSPC",
+    "EINVAL",
+    "ENOSYS",
+    "ENOENT",
+    "EAFNOSUPPORT",
+    "EOPNOTSUPP",
+    "ENOTSUP",
+    "EBUSY",
+    "EUSERS",
+    "EAGAIN",
+    "EEXIST",
+    "EROFS",
+    "ENOMEM",
+    "ESRCH",
 ];
 
 /// Translated strerror texts (glibc's translations of the errnos namespace steps give), lower case and without
@@ -265,7 +279,9 @@ pub(crate) fn errno_in(line: &str, lower: &str) -> Option<&'static str> {
     // line's words.
     if let Some(name) = line
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.len() >= 4 && w.starts_with('E') && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        .filter(|w| {
+            w.len() >= 4 && w.starts_with('E') && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        })
         .find_map(|w| ERRNO_NAMES.iter().find(|n| **n == w))
     {
         return Some(match *name {
@@ -352,7 +368,8 @@ fn line_program(line: &str) -> Option<String> {
     for _ in 0..4 {
         let first = s.split_whitespace().next().unwrap_or("");
         let looks_meta = first.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '[')
-            || ["ERROR", "WARN", "WARNING", "INFO", "FATAL", "DEBUG", "error", "warning"].contains(&first.trim_end_matches(':'));
+            || ["ERROR", "WARN", "WARNING", "INFO", "FATAL", "DEBUG", "error", "warning"]
+                .contains(&first.trim_end_matches(':'));
         if !looks_meta || first.ends_with(':') && first.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
             break;
         }
@@ -365,17 +382,72 @@ fn line_program(line: &str) -> Option<String> {
         && head.chars().all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
         && head.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     let lower = head.to_ascii_lowercase();
-    let generic = ["error", "warning", "fatal", "info", "note", "caused by", "failed", "message", "reason", "details", "panic", "stderr", "stdout", "err", "e", "debug", "exception", "cause"];
+    let generic = [
+        "error",
+        "warning",
+        "fatal",
+        "info",
+        "note",
+        "caused by",
+        "failed",
+        "message",
+        "reason",
+        "details",
+        "panic",
+        "stderr",
+        "stdout",
+        "err",
+        "e",
+        "debug",
+        "exception",
+        "cause",
+    ];
     (ok && !generic.contains(&lower.as_str())).then_some(lower)
 }
 
 /// Words that say a failure, next to a namespace word.
 const FAIL_WORDS: &[&str] = &[
-    "fail", "error", "denied", "not permitted", "cannot", "can't", "could not", "couldn't", "unable", "not supported",
-    "unsupported", "not enabled", "disabled", "not available", "unavailable", "refused", "invalid", "no permission",
-    "eperm", "eacces", "enospc", "einval", "not allowed", "don't have", "does not support", "doesn't support", "no entry",
-    "missing", "not found", "abort", "échec", "fehlgeschlagen", "fallo", "falló", "falhou", "non riuscit", "не удалось",
-    "ошибка", "失败", "失敗", "실패",
+    "fail",
+    "error",
+    "denied",
+    "not permitted",
+    "cannot",
+    "can't",
+    "could not",
+    "couldn't",
+    "unable",
+    "not supported",
+    "unsupported",
+    "not enabled",
+    "disabled",
+    "not available",
+    "unavailable",
+    "refused",
+    "invalid",
+    "no permission",
+    "eperm",
+    "eacces",
+    "enospc",
+    "einval",
+    "not allowed",
+    "don't have",
+    "does not support",
+    "doesn't support",
+    "no entry",
+    "missing",
+    "not found",
+    "abort",
+    "échec",
+    "fehlgeschlagen",
+    "fallo",
+    "falló",
+    "falhou",
+    "non riuscit",
+    "не удалось",
+    "ошибка",
+    "失败",
+    "失敗",
+    "실패",
 ];
 
 fn says_failure(lower: &str) -> bool {
@@ -410,13 +482,24 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
     // Each group of wordings is tried only when a cheap key word is on the line (keeps long logs fast).
     let namespac = l.contains("namespac");
     let sandbox = l.contains("sandbox");
-    if namespac && (l.contains("226/namespace") || l.contains("step namespace") || l.contains("failed to set up user namespacing") || l.contains("failed to set up mount namespacing")) {
+    if namespac
+        && (l.contains("226/namespace")
+            || l.contains("step namespace")
+            || l.contains("failed to set up user namespacing")
+            || l.contains("failed to set up mount namespacing"))
+    {
         return Some((Op::UnitNamespace, None));
     }
     // Setuid helpers (before the generic namespace words: their messages mention namespaces too).
-    if (sandbox || l.contains("cap") || l.contains("suid")) && (l.contains("suid sandbox helper") || l.contains("chrome-sandbox") || l.contains("chrome_sandbox") || l.contains("setuid sandbox")
-        || l.contains("capset failed") || l.contains("unexpected capabilities but not setuid") || l.contains("starter-suid")
-        || l.contains("sandbox helper binary"))
+    if (sandbox || l.contains("cap") || l.contains("suid"))
+        && (l.contains("suid sandbox helper")
+            || l.contains("chrome-sandbox")
+            || l.contains("chrome_sandbox")
+            || l.contains("setuid sandbox")
+            || l.contains("capset failed")
+            || l.contains("unexpected capabilities but not setuid")
+            || l.contains("starter-suid")
+            || l.contains("sandbox helper binary"))
     {
         return Some((Op::SetuidHelper, None));
     }
@@ -431,33 +514,71 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
         // Chromium refuses to run as root with its sandbox: a policy, not a failure.
         return None;
     }
-    if sandbox && (l.contains("no usable sandbox") || l.contains("sandbox required but unavailable") || l.contains("sandboxed execution is not supported")
-        || l.contains("sandboxing failure") || l.contains("failed to initialize sandbox") || l.contains("sandbox initialization failed"))
+    if sandbox
+        && (l.contains("no usable sandbox")
+            || l.contains("sandbox required but unavailable")
+            || l.contains("sandboxed execution is not supported")
+            || l.contains("sandboxing failure")
+            || l.contains("failed to initialize sandbox")
+            || l.contains("sandbox initialization failed"))
     {
         return Some((Op::SandboxUnavailable, None));
     }
-    if (l.contains("uid") || l.contains("gid") || l.contains("ids")) && (l.contains("newuidmap") || l.contains("newgidmap") || l.contains("/etc/subuid") || l.contains("/etc/subgid")
-        || l.contains("subuid") && failed.get()
-        || l.contains("insufficient uids or gids") || l.contains("not enough ids") || l.contains("no subuid ranges")
-        || l.contains("cannot find mappings for user") || l.contains("uidmap package"))
+    if (l.contains("uid") || l.contains("gid") || l.contains("ids"))
+        && (l.contains("newuidmap")
+            || l.contains("newgidmap")
+            || l.contains("/etc/subuid")
+            || l.contains("/etc/subgid")
+            || l.contains("subuid") && failed.get()
+            || l.contains("insufficient uids or gids")
+            || l.contains("not enough ids")
+            || l.contains("no subuid ranges")
+            || l.contains("cannot find mappings for user")
+            || l.contains("uidmap package"))
     {
         // A helper or a subordinate range that is not there: nothing refused the write.
-        let absent = l.contains("not found") || l.contains("no entry") || l.contains("no subuid") || l.contains("cannot find mappings");
+        let absent = l.contains("not found")
+            || l.contains("no entry")
+            || l.contains("no subuid")
+            || l.contains("cannot find mappings");
         return Some((Op::IdHelper, absent.then_some("ENOENT")));
     }
     // The setgroups *file* of a user namespace, not the setgroups(2) call a container's su/gosu makes.
-    if l.contains("setgroups") && (l.contains("/setgroups") || (l.contains("writing to setgroups") || l.contains("write setgroups") || l.contains("setgroups") && l.contains("deny")) && failed.get()) {
+    if l.contains("setgroups")
+        && (l.contains("/setgroups")
+            || (l.contains("writing to setgroups")
+                || l.contains("write setgroups")
+                || l.contains("setgroups") && l.contains("deny"))
+                && failed.get())
+    {
         return Some((Op::Setgroups, None));
     }
-    if (l.contains("map") || l.contains("mapping")) && (l.contains("uid_map") || l.contains("gid_map") || l.contains("uid map") || l.contains("gid map") || l.contains("map uid")
-        || l.contains("map gid") || l.contains("can't map uid") || l.contains("can't map gid") || l.contains("cannot map uid") || l.contains("cannot map gid")
-        || l.contains("can't map user") || l.contains("uid mapping") || l.contains("gid mapping")
-        || l.contains("id mapping") && failed.get())
+    if (l.contains("map") || l.contains("mapping"))
+        && (l.contains("uid_map")
+            || l.contains("gid_map")
+            || l.contains("uid map")
+            || l.contains("gid map")
+            || l.contains("map uid")
+            || l.contains("map gid")
+            || l.contains("can't map uid")
+            || l.contains("can't map gid")
+            || l.contains("cannot map uid")
+            || l.contains("cannot map gid")
+            || l.contains("can't map user")
+            || l.contains("uid mapping")
+            || l.contains("gid mapping")
+            || l.contains("id mapping") && failed.get())
     {
         return Some((Op::IdMap, None));
     }
     let lo = l.contains("rtm_") || l.contains("loopback");
-    let sets_up_lo = lo && (l.contains("setting up") || l.contains("set up") || l.contains("configur") || l.contains("bring up") || l.contains("bringing up") || l.contains("netlink"));
+    let sets_up_lo = lo
+        && (l.contains("setting up")
+            || l.contains("set up")
+            || l.contains("configur")
+            || l.contains("bring up")
+            || l.contains("bringing up")
+            || l.contains("netlink"));
     if l.contains("rtm_newaddr") || l.contains("rtm_newlink") || l.contains("loopback") && sets_up_lo && failed.get() {
         return Some((Op::Loopback, None));
     }
@@ -468,11 +589,25 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
         return Some((Op::ProcSys, Some("ENOENT")));
     }
     let proc = l.contains("proc");
-    let proc_word = proc && (l.contains("proc`") || l.contains("proc ") || l.contains("/proc") && !l.contains("/proc/") || l.contains("\"proc\"") || l.contains("proc:") || l.contains("procfs"));
-    if proc && (l.contains("mount proc") || l.contains("mounting proc") || l.contains("mount /proc") || l.contains("proc on /")
-        || l.contains("mount too revealing") || l.contains("procfs") && failed.get() || l.contains("mount(\"proc\"")
-        || l.contains("mount of /proc") || l.contains("remount /proc") || l.contains("mount proc filesystem")
-        || l.contains("mount") && proc_word && !l.contains("mountinfo") && failed.get())
+    let proc_word = proc
+        && (l.contains("proc`")
+            || l.contains("proc ")
+            || l.contains("/proc") && !l.contains("/proc/")
+            || l.contains("\"proc\"")
+            || l.contains("proc:")
+            || l.contains("procfs"));
+    if proc
+        && (l.contains("mount proc")
+            || l.contains("mounting proc")
+            || l.contains("mount /proc")
+            || l.contains("proc on /")
+            || l.contains("mount too revealing")
+            || l.contains("procfs") && failed.get()
+            || l.contains("mount(\"proc\"")
+            || l.contains("mount of /proc")
+            || l.contains("remount /proc")
+            || l.contains("mount proc filesystem")
+            || l.contains("mount") && proc_word && !l.contains("mountinfo") && failed.get())
     {
         return Some((Op::ProcMount, None));
     }
@@ -491,7 +626,9 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
     }
     // Go's os/exec with namespace clone flags (runc, rootlesskit, runsc, k3s): `fork/exec /proc/self/exe: …`.
     // Go programs re-exec themselves with clone flags; another program's exec failing is not a namespace step.
-    if l.contains("fork/exec /proc/self/exe") && (l.contains("operation not permitted") || l.contains("invalid argument") || l.contains("no space left")) {
+    if l.contains("fork/exec /proc/self/exe")
+        && (l.contains("operation not permitted") || l.contains("invalid argument") || l.contains("no space left"))
+    {
         return Some((Op::CreateUserns, None));
     }
     // Chromium's namespace sandbox: one clone with CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET
@@ -503,26 +640,59 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
     if l.contains("credentials.cc") && failed.get() {
         return Some((Op::CreateUserns, None));
     }
-    let userns_word = l.contains("user namespace") || l.contains("user-namespace") || l.contains("usernamespace") || l.contains("userns")
-        || l.contains("clone_newuser") || l.contains("user_namespace") || l.contains("user ns ");
-    let create_word = l.contains("unshare") || l.contains("clone") || l.contains("new namespace") || l.contains("create namespace")
-        || l.contains("creating namespace") || l.contains("namespace creation") || l.contains("move to new namespace")
-        || l.contains("new namespaces") || l.contains("create a namespace") || l.contains("creating a namespace")
-        || l.contains("namespaces failed") || l.contains("enter namespace") && !l.contains("setns");
+    let userns_word = l.contains("user namespace")
+        || l.contains("user-namespace")
+        || l.contains("usernamespace")
+        || l.contains("userns")
+        || l.contains("clone_newuser")
+        || l.contains("user_namespace")
+        || l.contains("user ns ");
+    let create_word = l.contains("unshare")
+        || l.contains("clone")
+        || l.contains("new namespace")
+        || l.contains("create namespace")
+        || l.contains("creating namespace")
+        || l.contains("namespace creation")
+        || l.contains("move to new namespace")
+        || l.contains("new namespaces")
+        || l.contains("create a namespace")
+        || l.contains("creating a namespace")
+        || l.contains("namespaces failed")
+        || l.contains("enter namespace") && !l.contains("setns");
     if userns_word && (failed.get() || create_word) {
         return Some((Op::CreateUserns, None));
     }
-    let other_ns = l.contains("clone_newns") || l.contains("clone_newnet") || l.contains("clone_newpid") || l.contains("network namespace")
-        || l.contains("mount namespace") || l.contains("pid namespace") || l.contains("net namespace") || l.contains("netns")
-        || l.contains("cgroup namespace") || l.contains("ipc namespace") || l.contains("uts namespace") || l.contains("time namespace")
+    let other_ns = l.contains("clone_newns")
+        || l.contains("clone_newnet")
+        || l.contains("clone_newpid")
+        || l.contains("network namespace")
+        || l.contains("mount namespace")
+        || l.contains("pid namespace")
+        || l.contains("net namespace")
+        || l.contains("netns")
+        || l.contains("cgroup namespace")
+        || l.contains("ipc namespace")
+        || l.contains("uts namespace")
+        || l.contains("time namespace")
         || l.contains("mount namespacing");
     // `Failed to create container namespaces`, `can't init user+mount namespaces`: a namespace word, a verb of
     // creation and a failure.
     // Kubernetes namespaces (`namespaces "x" not found`), XML/C++ namespaces: not kernel namespaces.
-    let named = l.contains("namespace \"") || l.contains("namespaces \"") || l.contains("namespace/") || l.contains("kubectl") || l.contains("in namespace")
-        || l.contains("namespace '") || l.contains("xmlns");
+    let named = l.contains("namespace \"")
+        || l.contains("namespaces \"")
+        || l.contains("namespace/")
+        || l.contains("kubectl")
+        || l.contains("in namespace")
+        || l.contains("namespace '")
+        || l.contains("xmlns");
     let any_ns = (l.contains("namespace") || l.contains("userns")) && !named;
-    let makes = l.contains("creat") || l.contains("init") || l.contains("setting up") || l.contains("set up") || l.contains("setup") || l.contains("unshare") || l.contains("clone");
+    let makes = l.contains("creat")
+        || l.contains("init")
+        || l.contains("setting up")
+        || l.contains("set up")
+        || l.contains("setup")
+        || l.contains("unshare")
+        || l.contains("clone");
     if any_ns && makes && failed.get() && !l.contains("user.max_") {
         let only_other = other_ns && !userns_word && !l.contains("user+") && !l.contains("user ");
         let implied = if l.contains("not support") { Some("EINVAL") } else { None };
@@ -533,9 +703,16 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
     }
     if create_word && (failed.get() || l.contains(": e")) {
         // `unshare failed.get()`, `cannot clone`, `clone: …`, `failed.get() to unshare`; a clone of a git repository is not one.
-        let git = l.contains("git clone") || l.contains("cloning into") || l.contains("repository") || l.contains("clone of");
-        if !git && (l.contains("unshare") || l.contains("clone(") || l.contains("cannot clone") || l.contains("clone failed") || l.contains("clone: ")
-            || l.contains("clone3") || l.contains("namespace"))
+        let git =
+            l.contains("git clone") || l.contains("cloning into") || l.contains("repository") || l.contains("clone of");
+        if !git
+            && (l.contains("unshare")
+                || l.contains("clone(")
+                || l.contains("cannot clone")
+                || l.contains("clone failed")
+                || l.contains("clone: ")
+                || l.contains("clone3")
+                || l.contains("namespace"))
         {
             let only_other = other_ns && !l.contains("newuser") && !l.contains("user");
             return Some((if only_other { Op::CreateNs } else { Op::CreateUserns }, None));
@@ -549,10 +726,20 @@ fn operation(lower: &str, failed: &Failed) -> Option<(Op, Option<&'static str>)>
         return Some((Op::CreateUserns, None));
     }
     // Mounts inside a sandbox (not an operator's own `mount` command).
-    let sandbox_mount = l.contains("make / slave") || l.contains("make / rslave") || l.contains("make / private") || l.contains("make / rprivate")
-        || l.contains("mount tmpfs") || l.contains("pivot_root") || l.contains("remount") && l.contains("newroot")
-        || l.contains("ms_slave") || l.contains("ms_private") || l.contains("mount propagation") || l.contains("--make-rprivate")
-        || l.contains("--make-rslave") || l.contains("mount namespace") || l.contains("/newroot") && l.contains("mount");
+    let sandbox_mount = l.contains("make / slave")
+        || l.contains("make / rslave")
+        || l.contains("make / private")
+        || l.contains("make / rprivate")
+        || l.contains("mount tmpfs")
+        || l.contains("pivot_root")
+        || l.contains("remount") && l.contains("newroot")
+        || l.contains("ms_slave")
+        || l.contains("ms_private")
+        || l.contains("mount propagation")
+        || l.contains("--make-rprivate")
+        || l.contains("--make-rslave")
+        || l.contains("mount namespace")
+        || l.contains("/newroot") && l.contains("mount");
     if sandbox_mount && failed.get() {
         return Some((Op::Mount, None));
     }
@@ -573,18 +760,33 @@ fn audit(record: &str) -> Option<(Op, Option<&'static str>)> {
         let denied = r.contains("DENIED") || r.contains("apparmor=denied");
         let profile = field("profile=").unwrap_or_default();
         let op = field("operation=").unwrap_or_default();
-        let container = ["docker-default", "containers-default", "cri-containerd", "lxc-container-default", "lxc-default"].iter().any(|p| profile.contains(p) || r.contains(&format!("DENIED  {p}")))
-            || profile.starts_with("lxc-") || profile.starts_with("incus-") || profile.starts_with("lxd-");
-        if r.contains("transitioning profile") || profile == "unprivileged_userns" || profile.contains("unpriv_bwrap") || r.contains("failed to find unprivileged_userns profile") {
+        let container =
+            ["docker-default", "containers-default", "cri-containerd", "lxc-container-default", "lxc-default"]
+                .iter()
+                .any(|p| profile.contains(p) || r.contains(&format!("DENIED  {p}")))
+                || profile.starts_with("lxc-")
+                || profile.starts_with("incus-")
+                || profile.starts_with("lxd-");
+        if r.contains("transitioning profile")
+            || profile == "unprivileged_userns"
+            || profile.contains("unpriv_bwrap")
+            || r.contains("failed to find unprivileged_userns profile")
+        {
             return Some((Op::AuditApparmorTransition, None));
         }
         if denied && (op == "userns_create" || r.contains("userns_create")) {
-            return Some((if container { Op::AuditApparmorUsernsContainer } else { Op::AuditApparmorUserns }, Some("EACCES")));
+            return Some((
+                if container { Op::AuditApparmorUsernsContainer } else { Op::AuditApparmorUserns },
+                Some("EACCES"),
+            ));
         }
         if denied && (op == "mount" || op == "remount" || op == "pivotroot") {
             return Some((Op::AuditApparmorMount, Some("EACCES")));
         }
-        if denied && (op == "capable" || r.contains("capname=")) && (profile.contains("unprivileged_userns") || profile.contains("unpriv_bwrap")) {
+        if denied
+            && (op == "capable" || r.contains("capname="))
+            && (profile.contains("unprivileged_userns") || profile.contains("unpriv_bwrap"))
+        {
             return Some((Op::AuditApparmorTransition, None));
         }
         return None;
@@ -603,22 +805,112 @@ fn audit(record: &str) -> Option<(Op, Option<&'static str>)> {
 
 /// Lower-case needles: a line is read only when it holds one (keeps a multi-MiB log linear and fast).
 const NEEDLES: &[&str] = &[
-    "namespace", "userns", "unshare", "clone", "setgroups", "uid_map", "gid_map", "uid map", "gid map", "map uid", "map gid",
-    "can't map", "cannot map", "mapping", "newuidmap", "newgidmap", "subuid", "subgid", "insufficient uids", "not enough ids",
-    "rtm_new", "loopback", "netlink_route", "overflowuid", "overflowgid", "proc", "slave", "private", "tmpfs", "pivot_root",
-    "newroot", "sandbox", "capset", "setuid", "apparmor=", "userns_create", "avc:", "type=1326", "type=seccomp",
-    "bad system call", "sigsys", "exit status 159", "exit code 159", "226/namespace", "step namespace", "namespacing",
-    "max_user_namespaces", "max_net_namespaces", "max_mnt_namespaces", "unprivileged_userns", "microsoft", "runsc", "gvisor",
-    "disable-userns", "config_user_ns", "ns/user", "thread", "chroot", "distributor id", "operating system", "pretty_name", "version_id",
-    "linux ", "uname", ".service", "systemd", "docker", "kubernetes", "container", "-rws", "unknown option",
+    "namespace",
+    "userns",
+    "unshare",
+    "clone",
+    "setgroups",
+    "uid_map",
+    "gid_map",
+    "uid map",
+    "gid map",
+    "map uid",
+    "map gid",
+    "can't map",
+    "cannot map",
+    "mapping",
+    "newuidmap",
+    "newgidmap",
+    "subuid",
+    "subgid",
+    "insufficient uids",
+    "not enough ids",
+    "rtm_new",
+    "loopback",
+    "netlink_route",
+    "overflowuid",
+    "overflowgid",
+    "proc",
+    "slave",
+    "private",
+    "tmpfs",
+    "pivot_root",
+    "newroot",
+    "sandbox",
+    "capset",
+    "setuid",
+    "apparmor=",
+    "userns_create",
+    "avc:",
+    "type=1326",
+    "type=seccomp",
+    "bad system call",
+    "sigsys",
+    "exit status 159",
+    "exit code 159",
+    "226/namespace",
+    "step namespace",
+    "namespacing",
+    "max_user_namespaces",
+    "max_net_namespaces",
+    "max_mnt_namespaces",
+    "unprivileged_userns",
+    "microsoft",
+    "runsc",
+    "gvisor",
+    "disable-userns",
+    "config_user_ns",
+    "ns/user",
+    "thread",
+    "chroot",
+    "distributor id",
+    "operating system",
+    "pretty_name",
+    "version_id",
+    "linux ",
+    "uname",
+    ".service",
+    "systemd",
+    "docker",
+    "kubernetes",
+    "container",
+    "-rws",
+    "unknown option",
 ];
 
 /// A line can state context only when it holds one of these.
 const HINT_NEEDLES: &[&str] = &[
-    "max_", "unprivileged_userns", "apparmor_restrict", "microsoft", "runsc", "gvisor", "disable-userns", "nested", "config_user_ns",
-    "ns/user", "thread", "chroot", ".service", "systemd[", "docker", "kubernetes", "container", "-rws", "linux ", "kernel:",
-    "kernel version", "uname", "pretty_name", "distributor", "operating system", "description:", "os:", "distro", "inside a",
-    "inside the sandbox", "already in a",
+    "max_",
+    "unprivileged_userns",
+    "apparmor_restrict",
+    "microsoft",
+    "runsc",
+    "gvisor",
+    "disable-userns",
+    "nested",
+    "config_user_ns",
+    "ns/user",
+    "thread",
+    "chroot",
+    ".service",
+    "systemd[",
+    "docker",
+    "kubernetes",
+    "container",
+    "-rws",
+    "linux ",
+    "kernel:",
+    "kernel version",
+    "uname",
+    "pretty_name",
+    "distributor",
+    "operating system",
+    "description:",
+    "os:",
+    "distro",
+    "inside a",
+    "inside the sandbox",
+    "already in a",
 ];
 
 /// Reads every line of `text` (a `pointer` names where it came from). Linear in the text length; bounded output.
@@ -630,8 +922,13 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
     // A long log is first scanned once per needle, so each line is tested only against the needles the text
     // holds at all; a short text is cheaper to test line by line against all of them.
     let long = text.len() > PREFILTER_BYTES;
-    let present: Vec<&str> = if long { NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect() } else { NEEDLES.to_vec() };
-    let hints_present: Vec<&str> = if long { HINT_NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect() } else { HINT_NEEDLES.to_vec() };
+    let present: Vec<&str> =
+        if long { NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect() } else { NEEDLES.to_vec() };
+    let hints_present: Vec<&str> = if long {
+        HINT_NEEDLES.iter().copied().filter(|n| lower_all.contains(n)).collect()
+    } else {
+        HINT_NEEDLES.to_vec()
+    };
     if present.is_empty() {
         if ctx.tool_about_ns {
             let lines: Vec<&str> = text.lines().collect();
@@ -673,7 +970,9 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
         let posted = raw.trim();
         // Audit records wrapped over lines: a record start, then continuation lines until the next record.
         // Kernel audit records, `ausearch -i` records and apparmor.d's `aa-log` lines (`DENIED  profile op …`).
-        let starts_record = lower.contains("type=") && (lower.contains("audit(") || lower.contains("msg=")) || lower.contains("apparmor=") || lower.contains("avc:")
+        let starts_record = lower.contains("type=") && (lower.contains("audit(") || lower.contains("msg="))
+            || lower.contains("apparmor=")
+            || lower.contains("avc:")
             || line.contains("DENIED") && lower.contains("userns_create");
         if let Some((start, rec)) = pending.take() {
             if starts_record || rec.len() > MAX_LINE {
@@ -701,7 +1000,11 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             }
             continue;
         }
-        if lower.contains("bad system call") || lower.contains("sigsys") || lower.contains("exit status 159") || lower.contains("exit code 159") {
+        if lower.contains("bad system call")
+            || lower.contains("sigsys")
+            || lower.contains("exit status 159")
+            || lower.contains("exit code 159")
+        {
             push(out, Op::SeccompKill, None, posted, line_no, pointer, line_program(&line));
             continue;
         }
@@ -709,7 +1012,11 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
         let mut found = operation(&lower, &failed);
         // An error line that names no operation, right after a line that does (`setup_namespaces …` then
         // `error: Invalid argument`): the error belongs to that operation.
-        if found.is_none() && carried.is_some_and(|(_, at)| line_no.saturating_sub(at) <= 2) && failed.get() && errno_in(&line, &lower).is_some() {
+        if found.is_none()
+            && carried.is_some_and(|(_, at)| line_no.saturating_sub(at) <= 2)
+            && failed.get()
+            && errno_in(&line, &lower).is_some()
+        {
             found = carried.map(|(op, _)| (op, None));
         }
         if found.is_none() && lower.contains("max_user_namespaces") && failed.get() {
@@ -726,7 +1033,14 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
             }
             let program = line_program(&line);
             let mut e = implied.or_else(|| errno_in(&line, &lower));
-            if e.is_none() && !says_failure(&lower) && !op.is_audit() && op != Op::SetuidHelper && op != Op::SandboxUnavailable && op != Op::UnitNamespace && op != Op::BwrapOption {
+            if e.is_none()
+                && !says_failure(&lower)
+                && !op.is_audit()
+                && op != Op::SetuidHelper
+                && op != Op::SandboxUnavailable
+                && op != Op::UnitNamespace
+                && op != Op::BwrapOption
+            {
                 continue;
             }
             // An AppImage's chrome-sandbox sits on a nosuid FUSE mount and can never be setuid: the message
@@ -749,7 +1063,10 @@ pub(crate) fn read_text(text: &str, pointer: &str, out: &mut Vec<Obs>, ctx: &mut
                 e = None;
             }
             // "not supported" without an errno: creation answered EINVAL on kernels without user namespaces.
-            if e.is_none() && op == Op::CreateUserns && (lower.contains("not supported") || lower.contains("does not support")) {
+            if e.is_none()
+                && op == Op::CreateUserns
+                && (lower.contains("not supported") || lower.contains("does not support"))
+            {
                 e = Some("EINVAL");
             }
             push(out, op, e, posted, line_no, pointer, program);
@@ -785,7 +1102,10 @@ fn mentions_namespace_step(lower: &str) -> bool {
 
 /// Words that name creating a user namespace.
 pub(crate) fn names_ns_step(lower: &str) -> bool {
-    lower.contains("unshare") || lower.contains("clone_newuser") || lower.contains("user namespace") || lower.contains("userns")
+    lower.contains("unshare")
+        || lower.contains("clone_newuser")
+        || lower.contains("user namespace")
+        || lower.contains("userns")
 }
 
 /// `unshare(CLONE_NEWUSER)                  = 0`: strace's record of a call that succeeded.
@@ -817,17 +1137,36 @@ fn bare_errno(lines: &[&str], pointer: &str, about_ns: bool, out: &mut Vec<Obs>)
 fn flush_audit(rec: &str, line_no: usize, pointer: &str, out: &mut Vec<Obs>) {
     if let Some((op, e)) = audit(rec) {
         let comm = rec.find("comm=").and_then(|p| rec.get(p.saturating_add(5)..)).map(|s| {
-            s.trim_start_matches('"').chars().take_while(|c| *c != '"' && !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+            s.trim_start_matches('"')
+                .chars()
+                .take_while(|c| *c != '"' && !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase()
         });
         push(out, op, e, rec, line_no, pointer, comm.filter(|c| !c.is_empty()));
     }
 }
 
-fn push(out: &mut Vec<Obs>, op: Op, errno: Option<&'static str>, line: &str, line_no: usize, pointer: &str, program: Option<String>) {
+fn push(
+    out: &mut Vec<Obs>,
+    op: Op,
+    errno: Option<&'static str>,
+    line: &str,
+    line_no: usize,
+    pointer: &str,
+    program: Option<String>,
+) {
     if out.len() >= MAX_OBS || out.iter().any(|o| o.op == op && o.errno == errno && o.pointer == pointer) {
         return;
     }
-    out.push(Obs { op, errno, program, pointer: pointer.to_string(), line_no, line: crate::render::ellipsize(line.trim(), 300) });
+    out.push(Obs {
+        op,
+        errno,
+        program,
+        pointer: pointer.to_string(),
+        line_no,
+        line: crate::render::ellipsize(line.trim(), 300),
+    });
 }
 
 fn hint(ctx: &mut TextContext, h: Hint, line_no: usize, line: &str) {
@@ -847,7 +1186,11 @@ fn sysctl_value(lower: &str, name: &str) -> Option<i64> {
 }
 
 fn read_hints(line: &str, lower: &str, line_no: usize, ctx: &mut TextContext) {
-    let suggestion = lower.contains("can be enabled with") || lower.contains("enable with") || lower.contains("try ") || lower.contains("run 'sysctl") || lower.contains("please");
+    let suggestion = lower.contains("can be enabled with")
+        || lower.contains("enable with")
+        || lower.contains("try ")
+        || lower.contains("run 'sysctl")
+        || lower.contains("please");
     if !suggestion {
         if sysctl_value(lower, "unprivileged_userns_clone") == Some(0) {
             hint(ctx, Hint::CloneSysctlZero, line_no, line);
@@ -861,8 +1204,14 @@ fn read_hints(line: &str, lower: &str, line_no: usize, ctx: &mut TextContext) {
             hint(ctx, Hint::RestrictionOn, line_no, line);
         }
     }
-    if lower.contains("max_user_namespaces") && (lower.contains("not enabled") || lower.contains("is 0") || lower.contains("set to 0") || lower.contains("== 0")
-        || lower.contains("sufficiently large") || lower.contains("too low") || lower.contains("is zero"))
+    if lower.contains("max_user_namespaces")
+        && (lower.contains("not enabled")
+            || lower.contains("is 0")
+            || lower.contains("set to 0")
+            || lower.contains("== 0")
+            || lower.contains("sufficiently large")
+            || lower.contains("too low")
+            || lower.contains("is zero"))
     {
         hint(ctx, Hint::LimitZero, line_no, line);
     }
@@ -872,9 +1221,14 @@ fn read_hints(line: &str, lower: &str, line_no: usize, ctx: &mut TextContext) {
     if lower.contains("runsc") || lower.contains("gvisor") {
         hint(ctx, Hint::Gvisor, line_no, line);
     }
-    if lower.contains("--disable-userns") || lower.contains("creation of new user namespaces was not disabled") || lower.contains("inside a flatpak")
-        || lower.contains("nested sandbox") || lower.contains("already in a sandbox") || lower.contains("inside the sandbox") && lower.contains("bwrap")
-        || lower.contains("nested userns") || lower.contains("nested user namespace")
+    if lower.contains("--disable-userns")
+        || lower.contains("creation of new user namespaces was not disabled")
+        || lower.contains("inside a flatpak")
+        || lower.contains("nested sandbox")
+        || lower.contains("already in a sandbox")
+        || lower.contains("inside the sandbox") && lower.contains("bwrap")
+        || lower.contains("nested userns")
+        || lower.contains("nested user namespace")
     {
         hint(ctx, Hint::Nested, line_no, line);
     }
@@ -885,7 +1239,9 @@ fn read_hints(line: &str, lower: &str, line_no: usize, ctx: &mut TextContext) {
         hint(ctx, Hint::Threads, line_no, line);
     }
     // `ls -l` of a setuid-root sandbox binary: the setuid route was taken and still failed.
-    if line.starts_with("-rws") && (lower.contains("bwrap") || lower.contains("chrome-sandbox") || lower.contains("starter-suid")) {
+    if line.starts_with("-rws")
+        && (lower.contains("bwrap") || lower.contains("chrome-sandbox") || lower.contains("starter-suid"))
+    {
         hint(ctx, Hint::SetuidInstalled, line_no, line);
     }
     if lower.contains("chroot") && !lower.contains("fakechroot") {
@@ -894,13 +1250,23 @@ fn read_hints(line: &str, lower: &str, line_no: usize, ctx: &mut TextContext) {
     if lower.contains(".service") || lower.contains("systemd[1]") {
         hint(ctx, Hint::Systemd, line_no, line);
     }
-    if lower.contains("/.dockerenv") || lower.contains("docker run") || lower.contains("inside docker") || lower.contains("in a docker container")
-        || lower.contains("kubernetes") || lower.contains("inside a container") || lower.contains("in a container")
+    if lower.contains("/.dockerenv")
+        || lower.contains("docker run")
+        || lower.contains("inside docker")
+        || lower.contains("in a docker container")
+        || lower.contains("kubernetes")
+        || lower.contains("inside a container")
+        || lower.contains("in a container")
     {
         hint(ctx, Hint::Container, line_no, line);
     }
     // Context lines: uname, os-release, lsb_release, hostnamectl.
-    if ctx.kernel.is_none() && (lower.starts_with("linux ") || lower.contains("kernel:") || lower.contains("kernel version") || lower.contains("uname")) {
+    if ctx.kernel.is_none()
+        && (lower.starts_with("linux ")
+            || lower.contains("kernel:")
+            || lower.contains("kernel version")
+            || lower.contains("uname"))
+    {
         ctx.kernel = kernel_token(line);
     }
     if ctx.distro.is_none() {
@@ -916,24 +1282,45 @@ fn kernel_token(line: &str) -> Option<String> {
             let mut parts = w.split('.');
             let major = parts.next().and_then(|m| m.parse::<u32>().ok());
             let minor = parts.next().map(|m| m.chars().take_while(char::is_ascii_digit).collect::<String>());
-            major.is_some_and(|m| (2..=7).contains(&m)) && minor.is_some_and(|m| !m.is_empty()) && (w.contains('-') || w.matches('.').count() >= 2)
+            major.is_some_and(|m| (2..=7).contains(&m))
+                && minor.is_some_and(|m| !m.is_empty())
+                && (w.contains('-') || w.matches('.').count() >= 2)
         })
         .map(str::to_string)
 }
 
 /// Known distro names as they appear in os-release `PRETTY_NAME`, `lsb_release` and `hostnamectl`.
 const DISTROS: &[(&str, &str)] = &[
-    ("ubuntu", "ubuntu"), ("kubuntu", "ubuntu"), ("xubuntu", "ubuntu"), ("debian", "debian"), ("linux mint", "linuxmint"),
-    ("pop!_os", "pop"), ("fedora", "fedora"), ("centos", "centos"), ("red hat enterprise linux", "rhel"), ("rocky linux", "rocky"),
-    ("almalinux", "almalinux"), ("arch linux", "arch"), ("manjaro", "manjaro"), ("opensuse tumbleweed", "opensuse-tumbleweed"),
-    ("opensuse leap", "opensuse-leap"), ("nixos", "nixos"), ("gentoo", "gentoo"), ("alpine", "alpine"), ("zorin", "zorin"),
-    ("elementary os", "elementary"), ("kali", "kali"), ("endeavouros", "endeavouros"), ("void", "void"),
+    ("ubuntu", "ubuntu"),
+    ("kubuntu", "ubuntu"),
+    ("xubuntu", "ubuntu"),
+    ("debian", "debian"),
+    ("linux mint", "linuxmint"),
+    ("pop!_os", "pop"),
+    ("fedora", "fedora"),
+    ("centos", "centos"),
+    ("red hat enterprise linux", "rhel"),
+    ("rocky linux", "rocky"),
+    ("almalinux", "almalinux"),
+    ("arch linux", "arch"),
+    ("manjaro", "manjaro"),
+    ("opensuse tumbleweed", "opensuse-tumbleweed"),
+    ("opensuse leap", "opensuse-leap"),
+    ("nixos", "nixos"),
+    ("gentoo", "gentoo"),
+    ("alpine", "alpine"),
+    ("zorin", "zorin"),
+    ("elementary os", "elementary"),
+    ("kali", "kali"),
+    ("endeavouros", "endeavouros"),
+    ("void", "void"),
 ];
 
 fn distro_line(line: &str, lower: &str) -> Option<(String, Option<String>)> {
-    let marker = ["pretty_name=", "distributor id:", "operating system:", "description:", "os:", "distro:", "distribution:"]
-        .iter()
-        .find_map(|m| lower.find(m).map(|p| p.saturating_add(m.len())))?;
+    let marker =
+        ["pretty_name=", "distributor id:", "operating system:", "description:", "os:", "distro:", "distribution:"]
+            .iter()
+            .find_map(|m| lower.find(m).map(|p| p.saturating_add(m.len())))?;
     let rest = lower.get(marker..)?;
     let (_, id) = DISTROS.iter().find(|(name, _)| rest.contains(name))?;
     let version = rest
@@ -946,7 +1333,10 @@ fn distro_line(line: &str, lower: &str) -> Option<(String, Option<String>)> {
 
 /// The language runtime a traceback or panic shows.
 fn runtime_of(text: &str) -> Option<&'static str> {
-    if text.contains("Traceback (most recent call last)") || text.contains("PermissionError: [Errno") || text.contains("OSError: [Errno") {
+    if text.contains("Traceback (most recent call last)")
+        || text.contains("PermissionError: [Errno")
+        || text.contains("OSError: [Errno")
+    {
         return Some("python");
     }
     if text.contains("goroutine ") || text.contains("fork/exec ") || text.contains("syscall.Unshare") {
@@ -955,7 +1345,10 @@ fn runtime_of(text: &str) -> Option<&'static str> {
     if text.contains("Exception in thread") || text.contains("\tat java.") || text.contains("at java.base/") {
         return Some("java");
     }
-    if text.contains("node:internal") || text.contains("at process.processTicksAndRejections") || text.contains("errno: -") && text.contains("syscall: '") {
+    if text.contains("node:internal")
+        || text.contains("at process.processTicksAndRejections")
+        || text.contains("errno: -") && text.contains("syscall: '")
+    {
         return Some("node");
     }
     if text.contains("thread 'main' panicked") || text.contains("(os error ") {
@@ -1013,22 +1406,47 @@ mod tests {
 
     #[test]
     fn operations_in_any_words() {
-        assert_eq!(one("bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces."), (Op::CreateUserns, Some("EPERM")));
-        assert_eq!(one("ch-run[1234]: can't create user namespace: Permission denied"), (Op::CreateUserns, Some("EACCES")));
-        assert_eq!(one("FATAL:   container creation failed: failed to create user namespace: invalid argument"), (Op::CreateUserns, Some("EINVAL")));
+        assert_eq!(
+            one(
+                "bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces."
+            ),
+            (Op::CreateUserns, Some("EPERM"))
+        );
+        assert_eq!(
+            one("ch-run[1234]: can't create user namespace: Permission denied"),
+            (Op::CreateUserns, Some("EACCES"))
+        );
+        assert_eq!(
+            one("FATAL:   container creation failed: failed to create user namespace: invalid argument"),
+            (Op::CreateUserns, Some("EINVAL"))
+        );
         assert_eq!(one("error: cloning builder process: Operation not permitted"), (Op::CreateUserns, Some("EPERM")));
         assert_eq!(one("bwrap: setting up uid map: Permission denied"), (Op::IdMap, Some("EACCES")));
         assert_eq!(one("newuidmap: write to uid_map failed: Operation not permitted"), (Op::IdHelper, Some("EPERM")));
         assert_eq!(one("bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted"), (Op::Loopback, None));
-        assert_eq!(one("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"), (Op::ProcMount, Some("EPERM")));
+        assert_eq!(
+            one("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"),
+            (Op::ProcMount, Some("EPERM"))
+        );
         assert_eq!(one("bwrap: Failed to make / slave: Permission denied"), (Op::Mount, Some("EACCES")));
-        assert_eq!(one("[12:12:FATAL:zygote_host_impl_linux.cc(126)] No usable sandbox!"), (Op::SandboxUnavailable, None));
+        assert_eq!(
+            one("[12:12:FATAL:zygote_host_impl_linux.cc(126)] No usable sandbox!"),
+            (Op::SandboxUnavailable, None)
+        );
         assert_eq!(one("Main process exited, code=exited, status=226/NAMESPACE"), (Op::UnitNamespace, None));
         assert_eq!(one("bwrap: Creating new namespace failed: Operation not permitted"), (Op::CreateNs, Some("EPERM")));
         assert_eq!(one("bwrap: Creating new namespace failed: Permission denied"), (Op::CreateUserns, Some("EACCES")));
         assert_eq!(one("bwrap: capset failed: Operation not permitted"), (Op::SetuidHelper, Some("EPERM")));
-        assert_eq!(one("dovecot.service: Failed to set up mount namespacing: Permission denied"), (Op::UnitNamespace, Some("EACCES")));
-        assert_eq!(one("Failed to move to new namespace: PID namespaces supported, Network namespace supported, but failed: errno = Operation not permitted"), (Op::CreateUserns, Some("EPERM")));
+        assert_eq!(
+            one("dovecot.service: Failed to set up mount namespacing: Permission denied"),
+            (Op::UnitNamespace, Some("EACCES"))
+        );
+        assert_eq!(
+            one(
+                "Failed to move to new namespace: PID namespaces supported, Network namespace supported, but failed: errno = Operation not permitted"
+            ),
+            (Op::CreateUserns, Some("EPERM"))
+        );
         assert_eq!(one("bwrap: Unknown option --argv0"), (Op::BwrapOption, None));
     }
 
@@ -1044,8 +1462,14 @@ mod tests {
 
     #[test]
     fn ansi_crlf_and_prompts_do_not_hide_a_line() {
-        assert_eq!(one("\u{1b}[31mbwrap: setting up uid map: Permission denied\u{1b}[0m\r\n"), (Op::IdMap, Some("EACCES")));
-        assert_eq!(one("$ unshare -r true\r\nunshare: write failed /proc/self/uid_map: Operation not permitted\r\n"), (Op::IdMap, Some("EPERM")));
+        assert_eq!(
+            one("\u{1b}[31mbwrap: setting up uid map: Permission denied\u{1b}[0m\r\n"),
+            (Op::IdMap, Some("EACCES"))
+        );
+        assert_eq!(
+            one("$ unshare -r true\r\nunshare: write failed /proc/self/uid_map: Operation not permitted\r\n"),
+            (Op::IdMap, Some("EPERM"))
+        );
     }
 
     #[test]
@@ -1066,12 +1490,16 @@ mod tests {
 
     #[test]
     fn stated_context_is_read() {
-        let (_, c) = read("Linux host 4.4.0-19041-Microsoft #1237-Microsoft Sat Sep 11 14:32:00 PST 2021 x86_64\nunshare: unshare failed: Invalid argument");
+        let (_, c) = read(
+            "Linux host 4.4.0-19041-Microsoft #1237-Microsoft Sat Sep 11 14:32:00 PST 2021 x86_64\nunshare: unshare failed: Invalid argument",
+        );
         assert!(c.hints.iter().any(|(h, _, _)| *h == Hint::Wsl1Kernel));
         assert_eq!(c.kernel.as_deref(), Some("4.4.0-19041-Microsoft"));
         let (_, c) = read("kernel.unprivileged_userns_clone = 0\nbwrap: No permissions to create new namespace");
         assert!(c.hints.iter().any(|(h, _, _)| *h == Hint::CloneSysctlZero));
-        let (_, c) = read("bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'.");
+        let (_, c) = read(
+            "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'.",
+        );
         assert!(c.hints.is_empty(), "bwrap's own suggestion is not a stated value");
         let (_, c) = read("Operating System: Ubuntu 24.04.1 LTS\nbwrap: setting up uid map: Permission denied");
         assert_eq!(c.distro, Some(("ubuntu".to_string(), Some("24.04.1".to_string()))));

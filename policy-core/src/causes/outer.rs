@@ -14,8 +14,20 @@ use crate::report::StepId;
 /// Text reports name outer confinement only through stated facts (`--fact snap=NAME`,
 /// `--fact apparmor-profile=NAME`): without one the cause is not considered.
 pub(crate) const KNOWLEDGE: &[Knowledge] = &[
-    Knowledge { cause: Cause::OuterConfinement, prior: 0, signs: SIGNS, context: snap_context, code: |_: &Ranked| "NSD182" },
-    Knowledge { cause: Cause::OuterConfinement, prior: 0, signs: SIGNS, context: parent_context, code: |_: &Ranked| "NSD181" },
+    Knowledge {
+        cause: Cause::OuterConfinement,
+        prior: 0,
+        signs: SIGNS,
+        context: snap_context,
+        code: |_: &Ranked| "NSD182",
+    },
+    Knowledge {
+        cause: Cause::OuterConfinement,
+        prior: 0,
+        signs: SIGNS,
+        context: parent_context,
+        code: |_: &Ranked| "NSD181",
+    },
 ];
 
 const SIGNS: &[super::Sign] = &[
@@ -44,7 +56,10 @@ fn parent_context(f: &Facts, out: &mut Vec<Adj>) {
 }
 
 fn failed_evs(c: &Ctx, ids: &[StepId]) -> Vec<Evidence> {
-    ids.iter().filter(|id| c.err(**id).is_some()).filter_map(|id| c.step_ev(*id, "fails under this confinement")).collect()
+    ids.iter()
+        .filter(|id| c.err(**id).is_some())
+        .filter_map(|id| c.step_ev(*id, "fails under this confinement"))
+        .collect()
 }
 
 /// NSD181: the probe ran under the starter's AppArmor profile (`--apparmor-profile`, `--parent-pid`) and
@@ -52,10 +67,23 @@ fn failed_evs(c: &Ctx, ids: &[StepId]) -> Vec<Evidence> {
 /// denies creation with EACCES), or stacks a restriction.
 pub(crate) fn parent_apparmor_profile(c: &Ctx) -> Option<Cand> {
     let profile = c.r.confinement.apparmor_profile.as_deref()?;
-    if matches!(c.profile_mode(profile).as_deref(), Some("complain" | "kill")) || c.r.confinement.parent_label.get().is_some_and(|l| l.ends_with("(complain)") || l.ends_with("(kill)")) {
+    if matches!(c.profile_mode(profile).as_deref(), Some("complain" | "kill"))
+        || c.r.confinement.parent_label.get().is_some_and(|l| l.ends_with("(complain)") || l.ends_with("(kill)"))
+    {
         return None; // NSD105
     }
-    let evs = failed_evs(c, &[StepId::Userns, StepId::FlagUserNet, StepId::Setgroups, StepId::UidMap, StepId::GidMap, StepId::NetlinkNewaddr, StepId::MountSlave]);
+    let evs = failed_evs(
+        c,
+        &[
+            StepId::Userns,
+            StepId::FlagUserNet,
+            StepId::Setgroups,
+            StepId::UidMap,
+            StepId::GidMap,
+            StepId::NetlinkNewaddr,
+            StepId::MountSlave,
+        ],
+    );
     let replay_failed = c.replay_ok() == Some(false);
     if evs.is_empty() && !replay_failed {
         return None;
@@ -87,8 +115,23 @@ pub(crate) fn parent_apparmor_profile(c: &Ctx) -> Option<Cand> {
 /// strict confinement denies user namespaces and the /proc and mount access bwrap needs.
 pub(crate) fn snap_confinement(c: &Ctx) -> Option<Cand> {
     let snap = c.r.confinement.snap.get().filter(|s| !s.is_empty())?;
-    let evs = failed_evs(c, &[StepId::Userns, StepId::Setgroups, StepId::UidMap, StepId::GidMap, StepId::Mountns, StepId::MountSlave, StepId::ProcMount]);
-    let text = c.sym(&[crate::symptoms::SymptomKind::UidMap, crate::symptoms::SymptomKind::BwrapNoPermissions, crate::symptoms::SymptomKind::ProcMount]);
+    let evs = failed_evs(
+        c,
+        &[
+            StepId::Userns,
+            StepId::Setgroups,
+            StepId::UidMap,
+            StepId::GidMap,
+            StepId::Mountns,
+            StepId::MountSlave,
+            StepId::ProcMount,
+        ],
+    );
+    let text = c.sym(&[
+        crate::symptoms::SymptomKind::UidMap,
+        crate::symptoms::SymptomKind::BwrapNoPermissions,
+        crate::symptoms::SymptomKind::ProcMount,
+    ]);
     if evs.is_empty() && c.replay_ok() != Some(false) && text.is_none() {
         return None;
     }
@@ -123,7 +166,8 @@ pub(crate) fn landlock_domain(c: &Ctx) -> Option<Cand> {
         return None;
     }
     let label = c.label().unwrap_or("unconfined");
-    if c.apparmor_on() == Some(true) && (!label.starts_with("unconfined") || c.restriction().is_some_and(|(on, _)| on)) {
+    if c.apparmor_on() == Some(true) && (!label.starts_with("unconfined") || c.restriction().is_some_and(|(on, _)| on))
+    {
         return None;
     }
     let denied = [StepId::Setgroups, StepId::UidMap, StepId::GidMap].iter().any(|id| c.err(*id) == Some("EACCES"));

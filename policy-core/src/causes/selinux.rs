@@ -38,9 +38,9 @@ fn selinux_context(f: &Facts, out: &mut Vec<Adj>) {
 
 // ---- detectors for probe reports ----
 
-use crate::remedy;
 use crate::ctx::{Cand, Ctx, cand, ev};
 use crate::diagnosis::Confidence;
+use crate::remedy;
 use crate::report::StepId;
 use crate::symptoms::SymptomKind as K;
 
@@ -75,10 +75,24 @@ pub(crate) fn selinux_userns_denied(c: &Ctx) -> Option<Cand> {
     if c.has_steps() && audit.is_none() {
         return None;
     }
-    let text = c.text_create_errno().filter(|(e, _)| *e == "EACCES").map(|(_, s)| s).or_else(|| if c.text_only() { c.sym_errno(&[K::MountTmpfs], "EACCES") } else { None });
+    let text = c
+        .text_create_errno()
+        .filter(|(e, _)| *e == "EACCES")
+        .map(|(_, s)| s)
+        .or_else(|| if c.text_only() { c.sym_errno(&[K::MountTmpfs], "EACCES") } else { None });
     let s = audit.or(text)?;
     let fedora_like = c.like("fedora") || c.like("rhel") || c.like("centos");
-    let score = if audit.is_some() { 94 } else if enforcing { 85 } else if fedora_like { 72 } else if c.distro_id().is_none() { 45 } else { 25 };
+    let score = if audit.is_some() {
+        94
+    } else if enforcing {
+        85
+    } else if fedora_like {
+        72
+    } else if c.distro_id().is_none() {
+        45
+    } else {
+        25
+    };
     Some(
         cand("NSD151", score, if audit.is_some() || enforcing { Confidence::Medium } else { Confidence::Low },
             "EACCES (Permission denied) at namespace creation or mount comes from an LSM; on SELinux hosts it is a `user_namespace { create }` (or mount) denial for the process's domain.".to_string(),

@@ -29,7 +29,10 @@ fn setuid_context(f: &Facts, out: &mut Vec<Adj>) {
         out.push(Adj::By(50, "a setuid-root helper is installed, so the failure is the setuid route's own"));
     }
     if f.hint(super::observe::Hint::NosuidHelper) {
-        out.push(Adj::By(-30, "an AppImage's helper is on a nosuid mount and can never be setuid: the namespace sandbox itself must work"));
+        out.push(Adj::By(
+            -30,
+            "an AppImage's helper is on a nosuid mount and can never be setuid: the namespace sandbox itself must work",
+        ));
     }
     if f.program.is_some_and(|p| p.setuid_fallback) {
         out.push(Adj::By(5, "this program falls back to a setuid helper"));
@@ -44,9 +47,9 @@ fn newuidmap_context(f: &Facts, out: &mut Vec<Adj>) {
 
 // ---- detectors for probe reports ----
 
-use crate::remedy;
 use crate::ctx::{Cand, Ctx, cand, ev};
 use crate::diagnosis::Confidence;
+use crate::remedy;
 use crate::symptoms::SymptomKind as K;
 
 /// NSD161: a setuid helper (setuid bwrap, chrome-sandbox) is broken where the host needs one.
@@ -83,7 +86,8 @@ pub(crate) fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     let replay_create_fail = c.syms.iter().find(|s| {
         s.pointer.starts_with("/replays/")
             && matches!(s.s.kind, K::BwrapKernelNoUserns | K::BwrapNoPermissions | K::BwrapCreateFailed)
-            && replay_of(c, &s.pointer).is_some_and(|r| !r.argv.iter().any(|a| a == "--unshare-user" || a == "--unshare-all"))
+            && replay_of(c, &s.pointer)
+                .is_some_and(|r| !r.argv.iter().any(|a| a == "--unshare-user" || a == "--unshare-all"))
     });
     if let (Some(s), Some(0)) = (replay_create_fail, b.owner_uid.get().copied()) {
         if matches!(c.userns_err(), Some("EINVAL" | "EPERM")) {
@@ -101,11 +105,19 @@ pub(crate) fn setuid_helper_broken(c: &Ctx) -> Option<Cand> {
     let mut broken = Vec::new();
     if let Some(u) = b.owner_uid.get() {
         if *u != 0 {
-            broken.push(ev("/bwrap/binaries", format!("{} owner uid {u}", b.path), "setuid only grants root when root owns the file"));
+            broken.push(ev(
+                "/bwrap/binaries",
+                format!("{} owner uid {u}", b.path),
+                "setuid only grants root when root owns the file",
+            ));
         }
     }
     if b.nosuid_mount.is_true() {
-        broken.push(ev("/bwrap/binaries", format!("{} on a nosuid mount", b.path), "the kernel ignores the setuid bit on nosuid mounts"));
+        broken.push(ev(
+            "/bwrap/binaries",
+            format!("{} on a nosuid mount", b.path),
+            "the kernel ignores the setuid bit on nosuid mounts",
+        ));
     }
     if c.r.process.no_new_privs.is_true() {
         broken.push(ev("/process/no_new_privs", "true", "NoNewPrivs makes execve ignore the setuid bit"));

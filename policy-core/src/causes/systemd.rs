@@ -40,7 +40,10 @@ fn unit_context(f: &Facts, out: &mut Vec<Adj>) {
         // Docker's default profile allows namespace calls when CAP_SYS_ADMIN is in the bounding set: a filter
         // that still refuses them is the unit's.
         if f.bnd_sys_admin == Some(true) {
-            out.push(Adj::By(15, "CAP_SYS_ADMIN is in the bounding set, where a container's default profile would allow the call"));
+            out.push(Adj::By(
+                15,
+                "CAP_SYS_ADMIN is in the bounding set, where a container's default profile would allow the call",
+            ));
         } else {
             out.push(Adj::By(-10, "a container's profile may be the filter"));
         }
@@ -63,13 +66,13 @@ fn unit_code(r: &Ranked) -> &'static str {
 
 // ---- detectors for probe reports ----
 
+use super::container::{proc_hardening_ev, seccomp_rule};
 use super::kernel::kernel_version;
-use crate::remedy;
 use crate::ctx::{Cand, Ctx, cand, ev};
 use crate::diagnosis::{Confidence, Severity};
+use crate::remedy;
 use crate::report::{ReplayExit, StepId, StepResult};
 use crate::symptoms::SymptomKind as K;
-use super::container::{proc_hardening_ev, seccomp_rule};
 
 /// NSD141: systemd `RestrictNamespaces=` (seccomp on clone/unshare flags; clone3 → ENOSYS).
 pub(crate) fn unit_restrict_namespaces(c: &Ctx) -> Option<Cand> {
@@ -105,9 +108,13 @@ pub(crate) fn unit_address_families(c: &Ctx) -> Option<Cand> {
 /// NSD143: a seccomp filter that kills (SIGSYS) — systemd `SystemCallFilter=` without `SystemCallErrorNumber=`.
 pub(crate) fn unit_syscall_filter_kill(c: &Ctx) -> Option<Cand> {
     let step = c.r.steps.iter().position(|s| matches!(&s.result, StepResult::Killed { signal } if signal == "SIGSYS"));
-    let killed = |r: &crate::report::Replay| matches!(&r.exit, ReplayExit::Signaled { signal } if signal == "SIGSYS") || matches!(r.exit, ReplayExit::Exited { code: 159 });
+    let killed = |r: &crate::report::Replay| {
+        matches!(&r.exit, ReplayExit::Signaled { signal } if signal == "SIGSYS")
+            || matches!(r.exit, ReplayExit::Exited { code: 159 })
+    };
     // The sandbox's own run first, whatever the order of the replays (its evidence ranks the finding higher).
-    let replay = c.sandbox_replay().filter(|(_, r)| killed(r)).map(|(i, _)| i).or_else(|| c.r.replays.iter().position(killed));
+    let replay =
+        c.sandbox_replay().filter(|(_, r)| killed(r)).map(|(i, _)| i).or_else(|| c.r.replays.iter().position(killed));
     let text = c.sym(&[K::SeccompKill]);
     if step.is_none() && replay.is_none() && text.is_none() {
         return None;
@@ -140,7 +147,9 @@ pub(crate) fn unit_syscall_filter_kill(c: &Ctx) -> Option<Cand> {
 /// NSD145: the unit's seccomp filter answers a syscall bwrap needs with ENOSYS (the kernel never says ENOSYS
 /// for a syscall it has): e.g. `RestrictSUIDSGID=` filtering openat2 (containers/bubblewrap#774).
 pub(crate) fn unit_syscall_filter_errno(c: &Ctx) -> Option<Cand> {
-    let s = c.syms.iter().find(|s| s.s.errno == Some("ENOSYS") && matches!(s.s.kind, K::BwrapOther | K::MountSlave | K::MountTmpfs | K::ProcMount))?;
+    let s = c.syms.iter().find(|s| {
+        s.s.errno == Some("ENOSYS") && matches!(s.s.kind, K::BwrapOther | K::MountSlave | K::MountTmpfs | K::ProcMount)
+    })?;
     let systemd = c.systemd_ev();
     let filtered = c.seccomp_filtered();
     if filtered == Some(false) || (systemd.is_none() && filtered.is_none()) || c.container() == Some("gvisor") {

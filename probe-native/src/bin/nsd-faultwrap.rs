@@ -21,11 +21,10 @@
 //! * `--seccomp-kill SYSCALL`: the syscall kills the process with SIGSYS, as `SystemCallFilter=~…` without
 //!   `SystemCallErrorNumber=`.
 
-#[allow(dead_code)]
 #[path = "../probe/syscalls.rs"]
 mod syscalls;
 
-#[allow(dead_code)]
+#[expect(dead_code, reason = "the probe's filters, of which the fault tool uses a few")]
 #[path = "../probe/filter.rs"]
 mod filter;
 
@@ -117,7 +116,11 @@ fn run() -> Result<u8, String> {
         } else {
             let mut m = 0;
             for name in list.split(',') {
-                m |= filter::NS_FLAGS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).ok_or(format!("unknown namespace {name}"))?;
+                m |= filter::NS_FLAGS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, f)| *f)
+                    .ok_or(format!("unknown namespace {name}"))?;
             }
             m
         };
@@ -135,13 +138,18 @@ fn run() -> Result<u8, String> {
         progs.push(filter::address_families(false, &fams)?);
     }
     if !plan.kill.is_empty() {
-        let nrs = plan.kill.iter().map(|n| syscalls::number(n).ok_or(format!("unknown syscall {n}"))).collect::<Result<Vec<_>, _>>()?;
+        let nrs = plan
+            .kill
+            .iter()
+            .map(|n| syscalls::number(n).ok_or(format!("unknown syscall {n}")))
+            .collect::<Result<Vec<_>, _>>()?;
         progs.push(filter::syscall_filter(false, &nrs, filter::Refuse::Kill)?);
     }
     for p in &progs {
         seccompiler::apply_filter(p).map_err(|e| format!("seccomp: {e}"))?;
     }
-    let cargs: Vec<CString> = plan.cmd.iter().map(|a| CString::new(a.as_str())).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+    let cargs: Vec<CString> =
+        plan.cmd.iter().map(|a| CString::new(a.as_str())).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
     let first = cargs.first().ok_or("no command")?;
     let e = nix::unistd::execvp(first, &cargs).err();
     Err(format!("exec {}: {e:?}", plan.cmd.join(" ")))
@@ -205,7 +213,8 @@ fn enter_bind_root_chroot(dir: &Path) -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(|e| format!("make / private: {e}"))?;
-    mount(Some("/"), dir, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>).map_err(|e| format!("bind / on {}: {e}", dir.display()))?;
+    mount(Some("/"), dir, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(|e| format!("bind / on {}: {e}", dir.display()))?;
     chroot(dir).map_err(|e| format!("chroot: {e}"))?;
     chdir("/").map_err(|e| format!("chdir: {e}"))?;
     Ok(())

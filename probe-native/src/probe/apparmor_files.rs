@@ -108,7 +108,11 @@ fn all_headers(text: &str) -> Vec<Header> {
             let (name, attach) = match toks.first().map(String::as_str) {
                 Some("profile") => {
                     let name = toks.get(1).cloned().unwrap_or_default();
-                    let attach = toks.get(2).filter(|t| is_path(t)).cloned().unwrap_or_else(|| if is_path(&name) { name.clone() } else { String::new() });
+                    let attach = toks
+                        .get(2)
+                        .filter(|t| is_path(t))
+                        .cloned()
+                        .unwrap_or_else(|| if is_path(&name) { name.clone() } else { String::new() });
                     (name, attach)
                 }
                 Some(t) if is_path(t) => (t.to_string(), t.to_string()),
@@ -255,7 +259,10 @@ fn matches(p: &[char], s: &[char]) -> bool {
                 }
             }
         }
-        Some('?') => matches!(s.first(), Some(c) if *c != '/') && matches(p.get(1..).unwrap_or_default(), s.get(1..).unwrap_or_default()),
+        Some('?') => {
+            matches!(s.first(), Some(c) if *c != '/')
+                && matches(p.get(1..).unwrap_or_default(), s.get(1..).unwrap_or_default())
+        }
         Some('[') => {
             let Some(end) = p.iter().position(|c| *c == ']') else { return false };
             let Some(c) = s.first() else { return false };
@@ -293,8 +300,12 @@ mod tests {
         let h = |n: &str, a: &str, f: &str| Header { name: n.to_string(), attach: a.to_string(), flags: f.to_string() };
         assert_eq!(headers(text), vec![h("bwrap", "/usr/bin/bwrap", "unconfined")]);
         // Steam's 24.04 profile shipped in complain mode (ValveSoftware/steam-for-linux#12620).
-        let steam = "profile steam /home/*/.local/share/Steam/ubuntu12_32/steam flags=(complain, attach_disconnected) {\n}\n";
-        assert_eq!(headers(steam), vec![h("steam", "/home/*/.local/share/Steam/ubuntu12_32/steam", "complain,attach_disconnected")]);
+        let steam =
+            "profile steam /home/*/.local/share/Steam/ubuntu12_32/steam flags=(complain, attach_disconnected) {\n}\n";
+        assert_eq!(
+            headers(steam),
+            vec![h("steam", "/home/*/.local/share/Steam/ubuntu12_32/steam", "complain,attach_disconnected")]
+        );
         assert_eq!(headers("profile plain /usr/bin/plain {\n}\n"), vec![h("plain", "/usr/bin/plain", "")]);
     }
 
@@ -302,10 +313,16 @@ mod tests {
     fn path_named_profile_and_globs() {
         let text = "/opt/app/** flags=(unconfined) {\n userns,\n}\n";
         let hs = headers(text);
-        assert_eq!((hs[0].name.as_str(), hs[0].attach.as_str(), hs[0].flags.as_str()), ("/opt/app/**", "/opt/app/**", "unconfined"));
+        assert_eq!(
+            (hs[0].name.as_str(), hs[0].attach.as_str(), hs[0].flags.as_str()),
+            ("/opt/app/**", "/opt/app/**", "unconfined")
+        );
         assert!(glob_match("/usr/bin/bwrap", "/usr/bin/bwrap"));
         assert!(!glob_match("/usr/bin/bwrap", "/usr/local/bin/bwrap"));
-        assert!(glob_match("/home/*/.codex/packages/**/codex-resources/bwrap", "/home/u/.codex/packages/standalone/releases/0.1/codex-resources/bwrap"));
+        assert!(glob_match(
+            "/home/*/.codex/packages/**/codex-resources/bwrap",
+            "/home/u/.codex/packages/standalone/releases/0.1/codex-resources/bwrap"
+        ));
         assert!(!glob_match("/home/*/x", "/home/a/b/x"));
         assert!(glob_match("/usr/{bin,sbin}/bw[a-z]ap", "/usr/sbin/bwrap"));
         assert!(glob_match("@{HOME}/.codex/**/bwrap", "/root/.codex/p/bwrap"));
@@ -323,14 +340,19 @@ mod tests {
         let mut big = "profile big /usr/bin/bwrap {\n}\n".to_string();
         big.push_str(&"#".repeat(1 << 20));
         write("d-big", &big);
-        std::fs::write(dir.join("e-latin1"), b"profile latin /usr/bin/bwrap {\n# \xe9\n}\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("e-latin1"), b"profile latin /usr/bin/bwrap {\n# \xe9\n}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(dir.join("a-bwrap"), dir.join("b-link")).unwrap_or_else(|e| panic!("{e}"));
         write("f-disabled", "profile disabled /usr/bin/bwrap {\n}\n");
         std::fs::create_dir_all(dir.join("disable")).unwrap_or_else(|e| panic!("{e}"));
-        std::os::unix::fs::symlink(dir.join("f-disabled"), dir.join("disable/f-disabled")).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(dir.join("f-disabled"), dir.join("disable/f-disabled"))
+            .unwrap_or_else(|e| panic!("{e}"));
         write("steam-like", "abi <abi/4.0>,\nprofile steam-like flags=(attach_disconnected) {\n  file,\n}\n");
         let by_name = scan_name(&dir, "steam-like");
-        assert_eq!(by_name.get().and_then(|m| m.get("steam-like")).map(|a| (a.attach.as_str(), a.flags.as_str())), Some(("", "attach_disconnected")));
+        assert_eq!(
+            by_name.get().and_then(|m| m.get("steam-like")).map(|a| (a.attach.as_str(), a.flags.as_str())),
+            Some(("", "attach_disconnected"))
+        );
         let found = match scan(&dir, "/usr/bin/bwrap") {
             Fact::Observed(m) => Fact::Observed(m.into_iter().map(|(n, a)| (n, a.file)).collect::<BTreeMap<_, _>>()),
             other => panic!("{other:?}"),

@@ -141,7 +141,10 @@ fn user_writable(path: &Path) -> bool {
         if let Ok(m) = std::fs::metadata(p) {
             let mode = m.mode();
             let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
-            if (m.uid() != 0 && mode & 0o200 != 0) || (m.gid() != 0 && mode & 0o020 != 0) || (mode & 0o002 != 0 && !sticky_dir) {
+            if (m.uid() != 0 && mode & 0o200 != 0)
+                || (m.gid() != 0 && mode & 0o020 != 0)
+                || (mode & 0o002 != 0 && !sticky_dir)
+            {
                 return true;
             }
         }

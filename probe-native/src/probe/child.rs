@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, ppoll};
-use nix::sys::time::TimeSpec;
 use nix::sys::signal::{Signal, kill};
+use nix::sys::time::TimeSpec;
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::{ForkResult, Pid, getpid, pipe2};
 
@@ -132,7 +132,10 @@ pub fn spawn(cap: usize, gate: Option<&mut Gate>, body: impl FnOnce(OwnedFd) -> 
     }
 }
 
-#[expect(unsafe_code, reason = "fork: the parent is single-threaded (no runtime, no helper threads), so the child may allocate")]
+#[expect(
+    unsafe_code,
+    reason = "fork: the parent is single-threaded (no runtime, no helper threads), so the child may allocate"
+)]
 fn fork_raw() -> Result<ForkResult, Errno> {
     // SAFETY: nsdoctor never starts threads; the child only runs probe code and `_exit`s.
     unsafe { nix::unistd::fork() }
@@ -346,8 +349,10 @@ mod tests {
                 std::thread::sleep(Duration::from_secs(60));
                 0
             }),
-            spawn(16, None, |fd| loop {
-                send(&fd, &[b'x'; 4096]);
+            spawn(16, None, |fd| {
+                loop {
+                    send(&fd, &[b'x'; 4096]);
+                }
             }),
             spawn(1024, None, |fd| {
                 if let Ok(ForkResult::Child) = fork_raw() {
@@ -431,7 +436,11 @@ mod tests {
         for k in &kids {
             let Some(rd) = &k.rd else { panic!("no pipe") };
             let mut fds = [PollFd::new(rd.as_fd(), PollFlags::POLLIN)];
-            assert_eq!(ppoll(&mut fds, Some(TimeSpec::from_duration(Duration::ZERO)), None), Ok(0), "a child ran before the gate opened");
+            assert_eq!(
+                ppoll(&mut fds, Some(TimeSpec::from_duration(Duration::ZERO)), None),
+                Ok(0),
+                "a child ran before the gate opened"
+            );
         }
         gate.open();
         collect_all(&mut kids, Instant::now() + Duration::from_secs(5));

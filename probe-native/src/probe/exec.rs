@@ -57,7 +57,12 @@ pub fn run_capture(argv: &[String], timeout: Duration, capture: Capture, setup: 
 
 /// [`run_capture`] without the wait: the child is collected with others by [`child::collect_all`], then
 /// [`finish_capture`] reads its run.
-pub fn spawn_capture(argv: &[String], capture: Capture, setup: Option<&Setup>, gate: Option<&mut child::Gate>) -> child::Spawned {
+pub fn spawn_capture(
+    argv: &[String],
+    capture: Capture,
+    setup: Option<&Setup>,
+    gate: Option<&mut child::Gate>,
+) -> child::Spawned {
     let cargs: Vec<CString> = argv.iter().filter_map(|a| CString::new(a.as_bytes()).ok()).collect();
     if cargs.len() != argv.len() || cargs.is_empty() {
         return child::Spawned::not_started(Errno::EINVAL);

@@ -20,7 +20,8 @@ pub fn read(path: &str) -> Result<String, std::io::Error> {
     // and each read of a seq_file costs a syscall).
     let mut buf = Vec::with_capacity(8192);
     f.take(1 << 20).read_to_end(&mut buf)?;
-    String::from_utf8(buf).map_err(|_| std::io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+    String::from_utf8(buf)
+        .map_err(|_| std::io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
 }
 
 /// An unavailable fact from an I/O error.
@@ -146,7 +147,11 @@ pub fn ci_platform(release: &str, kubernetes: bool) -> Fact<String> {
     let env = |k: &str| std::env::var(k).ok().map(|v| v.trim().to_ascii_lowercase());
     let yes = |k: &str| env(k).is_some_and(|v| v == "true" || v == "1");
     let name = if yes("GITHUB_ACTIONS") {
-        if env("RUNNER_ENVIRONMENT").as_deref() == Some("self-hosted") { "github-actions-self-hosted" } else { "github-actions" }
+        if env("RUNNER_ENVIRONMENT").as_deref() == Some("self-hosted") {
+            "github-actions-self-hosted"
+        } else {
+            "github-actions"
+        }
     } else if yes("GITLAB_CI") {
         "gitlab-ci"
     } else if yes("CODESPACES") {
@@ -211,22 +216,31 @@ pub fn process_state() -> ProcessState {
 
 /// `/proc/self/uid_map` with runs of spaces collapsed, one line per mapping.
 fn normalize_map(s: &str) -> String {
-    s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The probed process's ids.
 pub fn identity() -> Identity {
     let res = nix::unistd::getresuid();
     let resg = nix::unistd::getresgid();
-    let mut groups: Vec<u32> = nix::unistd::getgroups().map(|g| g.iter().map(|g| g.as_raw()).collect()).unwrap_or_default();
+    let mut groups: Vec<u32> =
+        nix::unistd::getgroups().map(|g| g.iter().map(|g| g.as_raw()).collect()).unwrap_or_default();
     groups.sort_unstable();
     groups.dedup();
     let uid = nix::unistd::getuid();
     Identity {
         uid: Fact::Observed(uid.as_raw()),
-        euid: res.map(|r| Fact::Observed(r.effective.as_raw())).unwrap_or_else(|_| Fact::Observed(nix::unistd::geteuid().as_raw())),
+        euid: res
+            .map(|r| Fact::Observed(r.effective.as_raw()))
+            .unwrap_or_else(|_| Fact::Observed(nix::unistd::geteuid().as_raw())),
         gid: Fact::Observed(nix::unistd::getgid().as_raw()),
-        egid: resg.map(|r| Fact::Observed(r.effective.as_raw())).unwrap_or_else(|_| Fact::Observed(nix::unistd::getegid().as_raw())),
+        egid: resg
+            .map(|r| Fact::Observed(r.effective.as_raw()))
+            .unwrap_or_else(|_| Fact::Observed(nix::unistd::getegid().as_raw())),
         groups: Fact::Observed(groups),
         user: match nix::unistd::User::from_uid(uid) {
             Ok(Some(u)) => Fact::Observed(u.name),
@@ -244,9 +258,17 @@ pub fn kernel() -> Kernel {
             Fact::Observed(u.release().to_string_lossy().into_owned()),
             Fact::Observed(u.machine().to_string_lossy().into_owned()),
         ),
-        Err(e) => (Fact::unavailable("uname failed", Some(fact_errno(*e))), Fact::unavailable("uname failed", Some(fact_errno(*e)))),
+        Err(e) => (
+            Fact::unavailable("uname failed", Some(fact_errno(*e))),
+            Fact::unavailable("uname failed", Some(fact_errno(*e))),
+        ),
     };
-    Kernel { release, arch, proc_version: text_fact("/proc/version"), userns_supported: exists_fact("/proc/self/ns/user") }
+    Kernel {
+        release,
+        arch,
+        proc_version: text_fact("/proc/version"),
+        userns_supported: exists_fact("/proc/self/ns/user"),
+    }
 }
 
 pub fn distro() -> Distro {
@@ -255,7 +277,12 @@ pub fn distro() -> Distro {
         Ok(t) => t,
         Err(e) => {
             let f: Fact<String> = unavailable("/etc/os-release", &e);
-            return Distro { id: f.clone(), version_id: f.clone(), id_like: unavailable("/etc/os-release", &e), pretty_name: f };
+            return Distro {
+                id: f.clone(),
+                version_id: f.clone(),
+                id_like: unavailable("/etc/os-release", &e),
+                pretty_name: f,
+            };
         }
     };
     let kv = parse_os_release(&text);
@@ -283,7 +310,11 @@ pub fn parse_os_release(text: &str) -> BTreeMap<String, String> {
         }
         if let Some((k, v)) = line.split_once('=') {
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
             m.insert(k.trim().to_string(), v.replace("\\\"", "\"").replace("\\$", "$").replace("\\\\", "\\"));
         }
     }
@@ -307,7 +338,8 @@ pub fn lsm() -> Lsm {
         Err(e) if e.kind() == ErrorKind::NotFound => Fact::Observed(SelinuxMode::Disabled),
         Err(e) => unavailable("/sys/fs/selinux/enforce", &e),
     };
-    let selinux_userns_class = if selinux_active() { exists_fact("/sys/fs/selinux/class/user_namespace") } else { Fact::Observed(false) };
+    let selinux_userns_class =
+        if selinux_active() { exists_fact("/sys/fs/selinux/class/user_namespace") } else { Fact::Observed(false) };
     Lsm { active, apparmor_enabled, selinux, selinux_userns_class, landlock_abi: Fact::NotProbed }
 }
 
@@ -327,8 +359,12 @@ pub fn sysctls() -> Sysctls {
         apparmor_restrict_unprivileged_userns_complain: int_fact(
             "/proc/sys/kernel/apparmor_restrict_unprivileged_userns_complain",
         ),
-        apparmor_restrict_unprivileged_userns_force: int_fact("/proc/sys/kernel/apparmor_restrict_unprivileged_userns_force"),
-        apparmor_restrict_unprivileged_unconfined: int_fact("/proc/sys/kernel/apparmor_restrict_unprivileged_unconfined"),
+        apparmor_restrict_unprivileged_userns_force: int_fact(
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns_force",
+        ),
+        apparmor_restrict_unprivileged_unconfined: int_fact(
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_unconfined",
+        ),
         apparmor_unconfined_restrictions_userns: int_fact(
             "/sys/kernel/security/apparmor/features/policy/unconfined_restrictions/userns",
         ),
@@ -341,7 +377,11 @@ pub fn sysctls() -> Sysctls {
 }
 
 /// The AppArmor facts, and the profiles attaching to the parent's executable (`--parent-pid`).
-pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>, parent_profile: Option<&str>) -> (AppArmorFacts, Fact<BTreeMap<String, String>>) {
+pub fn apparmor(
+    bwrap: Option<&str>,
+    parent_exe: Option<&str>,
+    parent_profile: Option<&str>,
+) -> (AppArmorFacts, Fact<BTreeMap<String, String>>) {
     let (loaded_profiles, profile_modes) = match read("/sys/kernel/security/apparmor/profiles") {
         Ok(s) => {
             // Lines are `name (mode)`; names may contain spaces, the mode is the last parenthesised word.
@@ -359,7 +399,10 @@ pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>, parent_profile: O
             names.dedup();
             (Fact::Observed(names), Fact::Observed(modes))
         }
-        Err(e) => (unavailable("/sys/kernel/security/apparmor/profiles", &e), unavailable("/sys/kernel/security/apparmor/profiles", &e)),
+        Err(e) => (
+            unavailable("/sys/kernel/security/apparmor/profiles", &e),
+            unavailable("/sys/kernel/security/apparmor/profiles", &e),
+        ),
     };
     let dir = Path::new("/etc/apparmor.d");
     let scan = |exe: Option<&str>, what: &str| match exe {
@@ -386,7 +429,9 @@ pub fn apparmor(bwrap: Option<&str>, parent_exe: Option<&str>, parent_profile: O
         Fact::NotProbed => Fact::NotProbed,
     };
     let (known, derived) = match &for_bwrap {
-        Fact::Unavailable(u) if for_parent.get().is_none() => (Fact::Unavailable(u.clone()), Fact::Unavailable(u.clone())),
+        Fact::Unavailable(u) if for_parent.get().is_none() => {
+            (Fact::Unavailable(u.clone()), Fact::Unavailable(u.clone()))
+        }
         _ => (Fact::Observed(flags), Fact::Observed(attachments)),
     };
     let facts = AppArmorFacts {
@@ -417,10 +462,7 @@ pub fn mountinfo() -> Result<Vec<MountRow>, std::io::Error> {
         let Some((left, _)) = line.split_once(" - ") else { continue };
         let l: Vec<&str> = left.split(' ').collect();
         let (Some(mp), Some(opts)) = (l.get(4), l.get(5)) else { continue };
-        rows.push(MountRow {
-            mount_point: unescape_mount(mp),
-            options: (*opts).to_string(),
-        });
+        rows.push(MountRow { mount_point: unescape_mount(mp), options: (*opts).to_string() });
     }
     Ok(rows)
 }
@@ -486,17 +528,21 @@ fn container_env() -> Option<String> {
         return Some(v);
     }
     let raw = std::fs::read("/proc/1/environ").ok()?;
-    raw.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(b"container=").map(|v| String::from_utf8_lossy(v).into_owned()))
+    raw.split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(b"container=").map(|v| String::from_utf8_lossy(v).into_owned()))
 }
 
 /// The unit from `/proc/self/cgroup` when the process sits directly in a `*.service` cgroup.
 fn cgroup_service_unit(cgroup: &Result<String, std::io::Error>) -> Fact<String> {
     match cgroup {
         Ok(s) => {
-            let path = s.lines().find_map(|l| l.strip_prefix("0::")).or_else(|| s.lines().find_map(|l| l.split(':').nth(2)));
+            let path =
+                s.lines().find_map(|l| l.strip_prefix("0::")).or_else(|| s.lines().find_map(|l| l.split(':').nth(2)));
             match path.and_then(|p| p.rsplit('/').next()).filter(|last| last.ends_with(".service")) {
                 // nsdoctor's own timer unit (contrib/systemd) is not the sandbox's service.
-                Some(u) if u.starts_with("nsdoctor") => Fact::unavailable("nsdoctor's own check unit, not the sandbox's service", None),
+                Some(u) if u.starts_with("nsdoctor") => {
+                    Fact::unavailable("nsdoctor's own check unit, not the sandbox's service", None)
+                }
                 Some(u) => Fact::Observed(u.to_string()),
                 None => Fact::unavailable("not in a .service cgroup", None),
             }
@@ -629,7 +675,8 @@ mod tests {
 
     #[test]
     fn os_release_quotes() {
-        let m = parse_os_release("ID=ubuntu\nVERSION_ID=\"24.04\"\nPRETTY_NAME='Ubuntu 24.04 LTS'\n# c\nID_LIKE=debian\n");
+        let m =
+            parse_os_release("ID=ubuntu\nVERSION_ID=\"24.04\"\nPRETTY_NAME='Ubuntu 24.04 LTS'\n# c\nID_LIKE=debian\n");
         assert_eq!(m.get("ID").map(String::as_str), Some("ubuntu"));
         assert_eq!(m.get("VERSION_ID").map(String::as_str), Some("24.04"));
         assert_eq!(m.get("PRETTY_NAME").map(String::as_str), Some("Ubuntu 24.04 LTS"));

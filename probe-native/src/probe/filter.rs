@@ -38,7 +38,11 @@ fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, String> {
     SeccompRule::new(conds).map_err(|e| format!("seccomp rule: {e}"))
 }
 
-fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, mismatch: SeccompAction, matched: SeccompAction) -> Result<BpfProgram, String> {
+fn compile(
+    rules: BTreeMap<i64, Vec<SeccompRule>>,
+    mismatch: SeccompAction,
+    matched: SeccompAction,
+) -> Result<BpfProgram, String> {
     let f = SeccompFilter::new(rules, mismatch, matched, arch()?).map_err(|e| format!("seccomp filter: {e}"))?;
     BpfProgram::try_from(f).map_err(|e| format!("seccomp compile: {e}"))
 }
@@ -53,9 +57,24 @@ pub fn restrict_namespaces(allowed: u64) -> Result<Vec<BpfProgram>, String> {
     }
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for f in &blocked {
-        rules.entry(libc::SYS_unshare).or_default().push(rule(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(*f), *f)?])?);
-        rules.entry(libc::SYS_clone).or_default().push(rule(vec![cond(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(*f), *f)?])?);
-        rules.entry(libc::SYS_setns).or_default().push(rule(vec![cond(1, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(*f), *f)?])?);
+        rules.entry(libc::SYS_unshare).or_default().push(rule(vec![cond(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(*f),
+            *f,
+        )?])?);
+        rules.entry(libc::SYS_clone).or_default().push(rule(vec![cond(
+            0,
+            SeccompCmpArgLen::Qword,
+            SeccompCmpOp::MaskedEq(*f),
+            *f,
+        )?])?);
+        rules.entry(libc::SYS_setns).or_default().push(rule(vec![cond(
+            1,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(*f),
+            *f,
+        )?])?);
     }
     // setns(fd, 0) joins whatever the fd is: systemd refuses it when anything is restricted.
     rules.entry(libc::SYS_setns).or_default().push(rule(vec![cond(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, 0)?])?);
@@ -71,7 +90,10 @@ pub fn restrict_namespaces(allowed: u64) -> Result<Vec<BpfProgram>, String> {
 pub fn address_families(allow_list: bool, families: &[u64]) -> Result<BpfProgram, String> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     if allow_list {
-        let conds = families.iter().map(|f| cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, *f)).collect::<Result<Vec<_>, _>>()?;
+        let conds = families
+            .iter()
+            .map(|f| cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, *f))
+            .collect::<Result<Vec<_>, _>>()?;
         // No allowed family (`RestrictAddressFamilies=none`): every socket() is refused.
         rules.insert(libc::SYS_socket, if conds.is_empty() { Vec::new() } else { vec![rule(conds)?] });
     } else {

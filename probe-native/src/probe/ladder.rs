@@ -161,7 +161,9 @@ pub fn decode(part: Part, output: &[u8], exit: Exit, timeout: Duration) -> PartR
                 StepResult::Killed { signal: "SIGKILL".to_string() }
             }
             Exit::Signal(s) => StepResult::Killed { signal: s.as_str().to_string() },
-            Exit::Code(c) => StepResult::Skipped { reason: format!("probe child exited with status {c} during this step") },
+            Exit::Code(c) => {
+                StepResult::Skipped { reason: format!("probe child exited with status {c} during this step") }
+            }
             Exit::NotStarted(e) => StepResult::Failed { errno: fact_errno(e) },
         };
         why_rest = Some(match exit {
@@ -260,7 +262,12 @@ impl Ladder {
         let ok = result == StepResult::Ok;
         self.send(&Msg::Done(Step { id, syscall: call, result, data }));
         if let Some(t0) = self.timing {
-            eprintln!("nsdoctor timing: {:<12}          at {:>6} µs (child {})", id.as_str(), t0.elapsed().as_micros(), std::process::id());
+            eprintln!(
+                "nsdoctor timing: {:<12}          at {:>6} µs (child {})",
+                id.as_str(),
+                t0.elapsed().as_micros(),
+                std::process::id()
+            );
         }
         ok
     }
@@ -274,7 +281,6 @@ impl Ladder {
         };
         self.send(&Msg::Done(step));
     }
-
 }
 
 /// The label and CapEff of the calling process, as seen right after it entered a new user namespace: Ubuntu's
@@ -390,9 +396,7 @@ fn main_ladder(l: &mut Ladder) {
     });
     match (ok_pid, proc_target, proc_result) {
         (false, _, _) => l.skip(StepId::ProcMount, "pidns failed"),
-        (true, None, _) => {
-            l.skip(StepId::ProcMount, if ok_mnt { "mount-slave failed" } else { "mountns failed" })
-        }
+        (true, None, _) => l.skip(StepId::ProcMount, if ok_mnt { "mount-slave failed" } else { "mountns failed" }),
         (true, Some(target), Some((res, pd))) => {
             let call = format!("mount(\"proc\", \"{target}\", \"proc\", MS_NOSUID|MS_NOEXEC|MS_NODEV)");
             l.step_as(StepId::ProcMount, call, |d| {
@@ -545,4 +549,3 @@ fn flags(l: &mut Ladder) {
     l.step(StepId::FlagMnt, |_| unshare(CloneFlags::CLONE_NEWNS));
     l.step(StepId::FlagPid, |_| unshare(CloneFlags::CLONE_NEWPID));
 }
-

@@ -61,7 +61,11 @@ impl Timing {
     fn mark(&mut self, what: &str) {
         if let Some(t0) = self.t0 {
             let now = Instant::now();
-            eprintln!("nsdoctor timing: {what:<12} +{:>6} µs  at {:>6} µs", (now - self.last).as_micros(), (now - t0).as_micros());
+            eprintln!(
+                "nsdoctor timing: {what:<12} +{:>6} µs  at {:>6} µs",
+                (now - self.last).as_micros(),
+                (now - t0).as_micros()
+            );
             self.last = now;
         }
     }
@@ -85,7 +89,9 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let target_spec = match (&opts.as_user, &unit_user) {
         (Some(u), _) => {
             if !euid.is_root() {
-                return Err(format!("--as-user {u} needs root (probing as another user means setresuid); run it with sudo, or run nsdoctor as that user"));
+                return Err(format!(
+                    "--as-user {u} needs root (probing as another user means setresuid); run it with sudo, or run nsdoctor as that user"
+                ));
             }
             Some(u.clone())
         }
@@ -121,7 +127,9 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let parent_exe: Fact<String> = match opts.parent_pid {
         Some(pid) => match std::fs::read_link(format!("/proc/{pid}/exe")) {
             Ok(p) => Fact::Observed(p.display().to_string()),
-            Err(e) => Fact::unavailable(&format!("/proc/{pid}/exe: {e}"), Some(ladder::fact_errno(ladder::io_errno(&e)))),
+            Err(e) => {
+                Fact::unavailable(&format!("/proc/{pid}/exe: {e}"), Some(ladder::fact_errno(ladder::io_errno(&e))))
+            }
         },
         None => Fact::NotProbed,
     };
@@ -129,13 +137,17 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
             return Err(format!("--parent-pid {pid}: no such process"));
         }
-        notes.push(format!("the AppArmor label of process {pid} is unreadable ({}), probed under the caller's own", u.reason));
+        notes.push(format!(
+            "the AppArmor label of process {pid} is unreadable ({}), probed under the caller's own",
+            u.reason
+        ));
     }
-    let (aa_profile, aa_source) = match (&opts.apparmor_profile, parent_label.get().and_then(|l| facts::profile_of_label(l))) {
-        (Some(p), _) => (Some(p.clone()), Some("--apparmor-profile".to_string())),
-        (None, Some(p)) => (Some(p), opts.parent_pid.map(|pid| format!("--parent-pid {pid}"))),
-        (None, None) => (None, None),
-    };
+    let (aa_profile, aa_source) =
+        match (&opts.apparmor_profile, parent_label.get().and_then(|l| facts::profile_of_label(l))) {
+            (Some(p), _) => (Some(p.clone()), Some("--apparmor-profile".to_string())),
+            (None, Some(p)) => (Some(p), opts.parent_pid.map(|pid| format!("--parent-pid {pid}"))),
+            (None, None) => (None, None),
+        };
 
     let fault = Fault::from_env();
     let setup = Setup {
@@ -250,7 +262,8 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let chrooted = facts::chrooted(&mountinfo);
     let mut lsm = facts::lsm();
     let platform_scan = facts::platform_scan(&kernel.proc_version, &mountinfo);
-    let (apparmor, profiles_for_parent) = facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str), aa_profile.as_deref());
+    let (apparmor, profiles_for_parent) =
+        facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str), aa_profile.as_deref());
     let distro = facts::distro();
     let sysctl = facts::sysctls();
     tm.mark("facts");
@@ -301,7 +314,8 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     // (The child itself never skips a flag step.)
     let shared = parts.iter().position(|p| *p == Part::SyscallsFlags).and_then(|i| results.get_mut(i));
     if let Some(r) = shared {
-        let never_ran = r.steps.iter().any(|s| s.id == StepId::FlagNet && matches!(s.result, StepResult::Skipped { .. }));
+        let never_ran =
+            r.steps.iter().any(|s| s.id == StepId::FlagNet && matches!(s.result, StepResult::Skipped { .. }));
         if never_ran {
             let flags = alone(Part::Flags);
             r.steps.retain(|s| !Part::Flags.steps().contains(&s.id));
@@ -351,7 +365,8 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     identity.probed_as = target_spec.clone();
     process.chrooted = chrooted;
     lsm.landlock_abi = landlock_fact(&steps);
-    let platform = platform_scan.finish(process.apparmor_label.get().map(String::as_str), process.uid_map.get().map(String::as_str));
+    let platform = platform_scan
+        .finish(process.apparmor_label.get().map(String::as_str), process.uid_map.get().map(String::as_str));
     let confinement = Confinement {
         apparmor_profile: aa_profile,
         apparmor_profile_source: aa_source,

@@ -27,7 +27,14 @@ pub fn open() -> Result<OwnedFd, Failure> {
 /// The result of one acknowledged request: the kernel's `nlmsgerr.error` (0 or a negative errno).
 pub type Ack = i32;
 
-fn request(fd: &OwnedFd, seq: u32, msg_type: u16, flags: u16, body: &[u8], attrs: &[(u16, &[u8])]) -> Result<Ack, Failure> {
+fn request(
+    fd: &OwnedFd,
+    seq: u32,
+    msg_type: u16,
+    flags: u16,
+    body: &[u8],
+    attrs: &[(u16, &[u8])],
+) -> Result<Ack, Failure> {
     let mut msg = vec![0u8; NLMSG_HDRLEN];
     msg.extend_from_slice(body);
     for (kind, data) in attrs {

@@ -308,7 +308,9 @@ mod tests {
 
     #[test]
     fn show_output_builds_filters() {
-        let props = parse_show("RestrictNamespaces=yes\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\nSystemCallFilter=~mount\nSystemCallErrorNumber=EPERM\nNoNewPrivileges=yes\n");
+        let props = parse_show(
+            "RestrictNamespaces=yes\nRestrictAddressFamilies=AF_UNIX AF_INET AF_INET6\nSystemCallFilter=~mount\nSystemCallErrorNumber=EPERM\nNoNewPrivileges=yes\n",
+        );
         let mut u = Unit::default();
         apply_props(&mut u, &props);
         assert!(u.no_new_privs);

@@ -37,7 +37,14 @@ pub fn resolve(spec: &str) -> Result<Target, String> {
                 .ok()
                 .and_then(|c| getgrouplist(&c, u.gid).ok())
                 .unwrap_or_else(|| vec![u.gid]);
-            Ok(Target { spec: spec_t.to_string(), uid: u.uid, gid: u.gid, groups, name: Some(u.name), home: Some(u.dir) })
+            Ok(Target {
+                spec: spec_t.to_string(),
+                uid: u.uid,
+                gid: u.gid,
+                groups,
+                name: Some(u.name),
+                home: Some(u.dir),
+            })
         }
         None => {
             let n = spec_t.parse::<u32>().map_err(|_| format!("--as-user: no such user `{spec_t}`"))?;
@@ -141,24 +148,22 @@ pub fn change_profile(name: &str) -> Result<(), String> {
 /// Drops every capability of the calling thread (test fault, see [`Fault`]).
 #[expect(unsafe_code, reason = "capset has no safe wrapper in nix or libc")]
 pub fn drop_all_caps() -> Result<(), nix::errno::Errno> {
-    let mut hdr = libc_cap_header { version: 0x2008_0522, pid: 0 };
-    let data = [libc_cap_data { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    let mut hdr = CapHeader { version: 0x2008_0522, pid: 0 };
+    let data = [CapData { effective: 0, permitted: 0, inheritable: 0 }; 2];
     // SAFETY: header and two data structs laid out as the kernel's _LINUX_CAPABILITY_VERSION_3 ABI.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut libc_cap_header, data.as_ptr()) };
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
 }
 
 #[repr(C)]
-#[allow(non_camel_case_types)]
-struct libc_cap_header {
+struct CapHeader {
     version: u32,
     pid: i32,
 }
 
 #[repr(C)]
 #[derive(Clone, Copy)]
-#[allow(non_camel_case_types)]
-struct libc_cap_data {
+struct CapData {
     effective: u32,
     permitted: u32,
     inheritable: u32,

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 /// Runs nsdoctor with `stdin` fed by `feed` (which gets the pipe and returns how many bytes it wrote), with
 /// colour off; returns the output, the bytes written and the wall time.
-pub fn run_fed(args: &[&str], feed: impl FnOnce(&mut ChildStdin) -> usize + Send + 'static) -> (Output, usize, Duration) {
+pub fn run_fed(
+    args: &[&str],
+    feed: impl FnOnce(&mut ChildStdin) -> usize + Send + 'static,
+) -> (Output, usize, Duration) {
     let start = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_nsdoctor"))
         .args(args)
