@@ -1,4 +1,4 @@
-//! Every fixture: valid against the schema, diagnosed into two snapshots (text + JSON), top cause and verdict as
+//! Every fixture: valid against the schema, diagnosed into two snapshots holding the exact bytes `nsdoctor diagnose` prints (text without colour, and `--format json`), top cause and verdict as
 //! the fixture author expected, byte-identical across runs and input key orders.
 
 use std::collections::BTreeMap;
@@ -51,7 +51,7 @@ fn snapshots() {
         let d = diagnose(&load(&path).unwrap(), None);
         insta::with_settings!({ snapshot_suffix => name.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!("text", render::text(&d, false));
-            insta::assert_snapshot!("json", serde_json::to_string_pretty(&d).unwrap());
+            insta::assert_snapshot!("json", render::json(&d));
         });
     }
 }
