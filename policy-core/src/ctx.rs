@@ -18,6 +18,9 @@ pub(crate) struct Cand {
     pub(crate) evidence: Vec<Evidence>,
     pub(crate) why: String,
     pub(crate) remediations: Vec<Remediation>,
+    /// The failure lies outside what the bwrap replay exercises (the replay passes only the namespace options),
+    /// so a successful replay does not make it non-blocking.
+    pub(crate) beyond_replay: bool,
 }
 
 pub(crate) fn cand(code: &'static str, score: u32, confidence: Confidence, summary: String, why: &str) -> Cand {
@@ -30,6 +33,7 @@ pub(crate) fn cand(code: &'static str, score: u32, confidence: Confidence, summa
         evidence: Vec::new(),
         why: why.to_string(),
         remediations: Vec::new(),
+        beyond_replay: false,
     }
 }
 
@@ -50,6 +54,10 @@ impl Cand {
     }
     pub(crate) fn fix(mut self, r: Vec<Remediation>) -> Self {
         self.remediations.extend(r);
+        self
+    }
+    pub(crate) fn beyond_replay(mut self) -> Self {
+        self.beyond_replay = true;
         self
     }
     pub(crate) fn sev(mut self, s: Severity) -> Self {
@@ -577,15 +585,7 @@ impl<'a> Ctx<'a> {
     }
     /// A profile's mode: the loaded mode when readable, else the one its file declares (`flags=`).
     pub(crate) fn profile_mode(&self, name: &str) -> Option<String> {
-        if let Some(m) = self.r.apparmor.profile_modes.get().and_then(|m| m.get(name)) {
-            return Some(m.clone());
-        }
-        let flags = self.r.apparmor.profile_flags.get()?.get(name)?;
-        let mode = ["kill", "complain", "unconfined", "prompt"]
-            .into_iter()
-            .find(|m| flags.split(',').any(|f| f.trim() == *m))
-            .unwrap_or("enforce");
-        Some(mode.to_string())
+        profile_mode(self.r, name)
     }
     /// Where the profile's mode was read: the loaded policy, or the file's flags.
     pub(crate) fn profile_mode_ev(&self, name: &str) -> Option<Evidence> {
@@ -630,6 +630,26 @@ impl<'a> Ctx<'a> {
 }
 
 /// Whether capability `bit` is set in a `/proc/PID/status` hex mask.
+/// A profile's mode: the loaded mode when readable, else the one its file declares (`flags=`).
+pub(crate) fn profile_mode(r: &ProbeReport, name: &str) -> Option<String> {
+    if let Some(m) = r.apparmor.profile_modes.get().and_then(|m| m.get(name)) {
+        return Some(m.clone());
+    }
+    let flags = r.apparmor.profile_flags.get()?.get(name)?;
+    let mode = ["kill", "complain", "unconfined", "prompt"]
+        .into_iter()
+        .find(|m| flags.split(',').any(|f| f.trim() == *m))
+        .unwrap_or("enforce");
+    Some(mode.to_string())
+}
+
+/// The mode in the starter's label (`steam (complain)`) when that label names profile `name`.
+pub(crate) fn label_mode(r: &ProbeReport, name: &str) -> Option<String> {
+    let l = r.confinement.parent_label.get()?;
+    let (n, m) = l.rsplit_once(" (")?;
+    (n == name).then(|| m.trim_end_matches(')').to_string())
+}
+
 /// The profiles under /etc/apparmor.d that match the sandbox's bwrap, as the kernel resolves them.
 #[derive(Debug, Clone)]
 pub(crate) enum Attach<'a> {

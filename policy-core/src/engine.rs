@@ -430,8 +430,7 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
         let Some(rule) = rules::by_code(c.code) else { continue };
         let mut severity = c.severity.unwrap_or(rule.severity);
         let mut ranking = c.why;
-        // (bwrap-too-old excepted: the replay does not pass the tool's extra options, only its namespaces.)
-        if replay_ok && severity == Severity::Error && c.code != "NSD175" {
+        if replay_ok && severity == Severity::Error && !c.beyond_replay {
             severity = Severity::Warning;
             ranking.push_str("; not blocking: the sandbox's real bwrap run succeeded");
         }

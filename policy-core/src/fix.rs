@@ -404,26 +404,10 @@ fn build(r: &ProbeReport, rem: &Remediation) -> Result<(Kind, Vec<Check>, Vec<St
             checks.push(Check::Exists { path: path.clone() });
             checks.push(Check::IncludesLocal { path: path.clone(), name: name.to_string() });
             if kind == Kind::FlagsUnconfined {
-                let mode =
-                    r.apparmor
-                        .profile_modes
-                        .get()
-                        .and_then(|m| m.get(name))
-                        .cloned()
-                        .or_else(|| {
-                            r.apparmor.profile_flags.get().and_then(|f| f.get(name)).and_then(|f| {
-                                f.split(',').find(|x| matches!(*x, "complain" | "kill")).map(str::to_string)
-                            })
-                        })
-                        .or_else(|| {
-                            r.confinement
-                                .parent_label
-                                .get()
-                                .and_then(|l| l.rsplit_once(" ("))
-                                .map(|(_, m)| m.trim_end_matches(')').to_string())
-                        })
-                        .filter(|m| matches!(m.as_str(), "complain" | "kill"))
-                        .ok_or("the profile's mode is not known to be complain or kill")?;
+                let mode = crate::ctx::profile_mode(r, name)
+                    .or_else(|| crate::ctx::label_mode(r, name))
+                    .filter(|m| matches!(m.as_str(), "complain" | "kill"))
+                    .ok_or("the profile's mode is not known to be complain or kill")?;
                 steps.push(Step::SetFlags { path: path.clone(), profile: name.to_string(), from: mode });
             }
             steps.push(Step::AppendLine { path: format!("/etc/apparmor.d/local/{name}"), line: "userns,".to_string() });

@@ -587,6 +587,17 @@ fn prom_family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
 }
 
+/// `check --textfile`: [`prometheus`] plus when the run finished (Unix seconds) and how long it took, the two
+/// values a fleet alerts on for staleness and cost. The caller reads the clock; the core stays clock-free.
+pub fn prometheus_run(d: &Diagnosis, finished_unix_seconds: f64, took_seconds: f64) -> String {
+    let mut out = prometheus(d);
+    prom_family(&mut out, "nsdoctor_last_run_timestamp_seconds", "When this check finished (Unix time).");
+    let _ = writeln!(out, "nsdoctor_last_run_timestamp_seconds {finished_unix_seconds:.3}");
+    prom_family(&mut out, "nsdoctor_check_duration_seconds", "How long this check took.");
+    let _ = writeln!(out, "nsdoctor_check_duration_seconds {took_seconds:.6}");
+    out
+}
+
 /// `--format prometheus`: the text exposition format for node_exporter's textfile collector. Gauges only, no
 /// timestamps, every metric family once with `# HELP` and `# TYPE`, label values escaped by
 /// [`prometheus_label_value`].

@@ -27,6 +27,21 @@ fn type_name(v: &JsValue) -> String {
     if v.is_null() { "null".to_string() } else { v.js_typeof().as_string().unwrap_or_default() }
 }
 
+/// A report as JavaScript gives it: text, or a file's bytes (`Uint8Array`, `ArrayBuffer`); the core checks them
+/// as the CLI checks a file.
+fn report_bytes(report: &JsValue) -> Result<Vec<u8>, String> {
+    if let Some(text) = report.as_string() {
+        return Ok(text.into_bytes());
+    }
+    if let Some(a) = report.dyn_ref::<js_sys::Uint8Array>() {
+        return Ok(a.to_vec());
+    }
+    if let Some(b) = report.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Ok(js_sys::Uint8Array::new(b).to_vec());
+    }
+    Err(usage(&format!("report must be a string, Uint8Array or ArrayBuffer, not {}", type_name(report))))
+}
+
 /// `undefined`, `null` and `""` mean "not given"; a string is passed on; anything else is a usage error.
 fn optional_string(v: &JsValue, what: &str) -> Result<Option<String>, String> {
     if v.is_undefined() || v.is_null() {
@@ -51,15 +66,9 @@ pub fn diagnose(report: JsValue, config: JsValue) -> String {
         Ok(c) => c,
         Err(e) => return e,
     };
-    if let Some(text) = report.as_string() {
-        return policy_core::diagnose_json_str(&text, config.as_deref());
-    }
-    let bytes = if let Some(a) = report.dyn_ref::<js_sys::Uint8Array>() {
-        a.to_vec()
-    } else if let Some(b) = report.dyn_ref::<js_sys::ArrayBuffer>() {
-        js_sys::Uint8Array::new(b).to_vec()
-    } else {
-        return usage(&format!("report must be a string, Uint8Array or ArrayBuffer, not {}", type_name(&report)));
+    let bytes = match report_bytes(&report) {
+        Ok(b) => b,
+        Err(e) => return e,
     };
     policy_core::diagnose_json_bytes(&bytes, config.as_deref())
 }
@@ -68,15 +77,9 @@ pub fn diagnose(report: JsValue, config: JsValue) -> String {
 /// script}`; `script` holds the exact bytes the CLI prints.
 #[wasm_bindgen(js_name = fixScript, skip_typescript)]
 pub fn fix_script(report: JsValue) -> String {
-    if let Some(text) = report.as_string() {
-        return policy_core::fix_script_json(text.as_bytes());
-    }
-    let bytes = if let Some(a) = report.dyn_ref::<js_sys::Uint8Array>() {
-        a.to_vec()
-    } else if let Some(b) = report.dyn_ref::<js_sys::ArrayBuffer>() {
-        js_sys::Uint8Array::new(b).to_vec()
-    } else {
-        return usage(&format!("report must be a string, Uint8Array or ArrayBuffer, not {}", type_name(&report)));
+    let bytes = match report_bytes(&report) {
+        Ok(b) => b,
+        Err(e) => return e,
     };
     policy_core::fix_script_json(&bytes)
 }

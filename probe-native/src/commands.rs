@@ -123,16 +123,9 @@ pub fn check(a: &CheckArgs) -> Result<u8, String> {
 /// fleet alerts on for staleness and cost; the only output with a clock in it, because it is asked for).
 /// Written to a temporary file in the same directory and renamed, so the collector never reads half a file.
 fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duration) -> Result<(), String> {
-    use std::fmt::Write as _;
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs_f64()).unwrap_or(0.0);
-    let mut text = render::prometheus(d);
-    let _ = write!(
-        text,
-        "# HELP nsdoctor_last_run_timestamp_seconds When this check finished (Unix time).\n# TYPE nsdoctor_last_run_timestamp_seconds gauge\nnsdoctor_last_run_timestamp_seconds {now:.3}\n\
-         # HELP nsdoctor_check_duration_seconds How long this check took.\n# TYPE nsdoctor_check_duration_seconds gauge\nnsdoctor_check_duration_seconds {:.6}\n",
-        took.as_secs_f64()
-    );
+    let text = render::prometheus_run(d, now, took.as_secs_f64());
     let tmp = dir.join(format!(".nsdoctor.prom.{}", std::process::id()));
     let dest = dir.join("nsdoctor.prom");
     let write = || -> std::io::Result<()> {

@@ -17,7 +17,7 @@ fn offences(text: &str) -> Vec<String> {
             out.push(s.to_string());
         }
     }
-    // "issue 3.8", "item 5": numbered work items, not an `owner/repo#N` citation.
+    // A number right after these words is a numbered work item, not an `owner/repo#N` citation.
     for word in ["issue ", "item "] {
         for (i, _) in lower.match_indices(word) {
             let rest = &lower[i + word.len()..];

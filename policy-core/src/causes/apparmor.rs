@@ -422,7 +422,7 @@ pub(crate) fn apparmor_profile_mode(c: &Ctx) -> Option<Cand> {
     };
     let parent_side = parent_profile(c).map(|p| (p, None, "confines the program that starts the sandbox"));
     let (name, file, role, mode) = [bwrap_side, parent_side].into_iter().flatten().find_map(|(n, f, role)| {
-        let mode = c.profile_mode(&n).or_else(|| label_mode(c, &n))?;
+        let mode = c.profile_mode(&n).or_else(|| crate::ctx::label_mode(c.r, &n))?;
         matches!(mode.as_str(), "complain" | "kill").then_some((n, f, role, mode))
     })?;
     let failing = sandbox_failing(c)?;
@@ -452,13 +452,6 @@ pub(crate) fn apparmor_profile_mode(c: &Ctx) -> Option<Cand> {
 /// The profile the sandbox's starter runs under: `--apparmor-profile`/`--parent-pid`.
 pub(crate) fn parent_profile(c: &Ctx) -> Option<String> {
     c.r.confinement.apparmor_profile.clone()
-}
-
-/// A mode from the parent's label (`steam (complain)`).
-fn label_mode(c: &Ctx, name: &str) -> Option<String> {
-    let l = c.r.confinement.parent_label.get()?;
-    let (n, m) = l.rsplit_once(" (")?;
-    (n == name).then(|| m.trim_end_matches(')').to_string())
 }
 
 /// NSD106: a profile for bwrap exists, but not for the bwrap the sandbox runs (a bundled copy, a

@@ -75,7 +75,8 @@ pub(crate) fn bwrap_too_old(c: &Ctx) -> Option<Cand> {
         "bwrap refuses the tool's command line; nothing about namespaces is reached",
     )
     .ev(version.map(|v| ev("/bwrap/binaries", format!("{path}: {v}"), "the version of the bwrap the sandbox runs")))
-    .ev(text.map(|s| Ctx::sym_ev(s, "bwrap's own message")));
+    .ev(text.map(|s| Ctx::sym_ev(s, "bwrap's own message")))
+    .beyond_replay();
     if !missing.is_empty() {
         let opts: Vec<&str> = missing.iter().map(|(o, _)| o.as_str()).collect();
         cd =

@@ -80,34 +80,35 @@ fn selinux_active() -> bool {
 /// The AppArmor label of this process: `/proc/self/attr/apparmor/current` (LSM stacking, 5.8+), else
 /// `/proc/self/attr/current` unless SELinux owns it.
 pub fn own_apparmor_label() -> Result<String, String> {
-    match read("/proc/self/attr/apparmor/current") {
-        Ok(s) => return Ok(clean_label(&s)),
-        Err(e) if e.kind() != ErrorKind::NotFound => {
-            return Err(format!("/proc/self/attr/apparmor/current: {}", fact_errno(io_errno(&e)).name));
-        }
-        Err(_) => {}
-    }
-    if selinux_active() {
-        return Err("/proc/self/attr/current belongs to SELinux".to_string());
-    }
-    read("/proc/self/attr/current")
-        .map(|s| clean_label(&s))
-        .map_err(|e| format!("/proc/self/attr/current: {}", fact_errno(io_errno(&e)).name))
+    apparmor_label_at("/proc/self").map_err(|(path, e)| match e {
+        Some(e) => format!("{path}: {}", fact_errno(io_errno(&e)).name),
+        None => format!("{path} belongs to SELinux"),
+    })
 }
 
-/// Another process's AppArmor label with its mode (`steam (complain)`), as `own_apparmor_label` reads ours.
+/// Another process's AppArmor label with its mode (`steam (complain)`), read as ours is.
 pub fn apparmor_label_of(pid: u32) -> Fact<String> {
-    let new = format!("/proc/{pid}/attr/apparmor/current");
+    match apparmor_label_at(&format!("/proc/{pid}")) {
+        Ok(l) => Fact::Observed(l),
+        Err((path, Some(e))) => unavailable(&path, &e),
+        Err((path, None)) => Fact::unavailable(&format!("{path} belongs to SELinux"), None),
+    }
+}
+
+/// A process's AppArmor label: `attr/apparmor/current` (kernels with LSM stacking), else `attr/current` unless
+/// SELinux owns that file. Err: the file read and its error (None when it is SELinux's).
+fn apparmor_label_at(proc: &str) -> Result<String, (String, Option<std::io::Error>)> {
+    let new = format!("{proc}/attr/apparmor/current");
     match read(&new) {
-        Ok(s) => return Fact::Observed(clean_label(&s)),
-        Err(e) if e.kind() != ErrorKind::NotFound => return unavailable(&new, &e),
+        Ok(s) => return Ok(clean_label(&s)),
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err((new, Some(e))),
         Err(_) => {}
     }
-    let old = format!("/proc/{pid}/attr/current");
-    match read(&old) {
-        Ok(s) => Fact::Observed(clean_label(&s)),
-        Err(e) => unavailable(&old, &e),
+    let old = format!("{proc}/attr/current");
+    if selinux_active() {
+        return Err((old, None));
     }
+    read(&old).map(|s| clean_label(&s)).map_err(|e| (old, Some(e)))
 }
 
 /// The profile name of a label: `steam (complain)` → `steam`; `unconfined` and stacked or empty labels → None.

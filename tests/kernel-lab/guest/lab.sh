@@ -80,6 +80,11 @@ ubuntu_env() {
     exec "$@"' ubuntu_env "$@"
 }
 
+# selected NAME: the case is in NSD_ONLY (or NSD_ONLY is empty).
+selected() { [ -z "${NSD_ONLY:-}" ] || echo " $NSD_ONLY " | grep -q " $1 "; }
+# apply_dir NAME: d = the case's output directory for an apply or rollback case; t0 = its start.
+apply_dir() { d=$OUT/apply/$1; mkdir -p "$d"; t0=$(up); }
+
 # run_case SCENARIO WHO NETWORK FACTS
 #   WHO: uid1000 | root | asuser (root running `nsdoctor probe --as-user user`, the service-user mode; its bwrap
 #   replay runs as uid 1000). NETWORK: none | bridge (the sandbox config). FACTS: `--fact` pairs for the error
@@ -88,7 +93,7 @@ ubuntu_env() {
 #   CHECK_TOO=1 (also run `nsdoctor check --format json`, compared with probe+diagnose by the host).
 run_case() {
   name=$1 who=$2 net=$3 facts=$4
-  if [ -n "${NSD_ONLY:-}" ] && ! echo " $NSD_ONLY " | grep -q " $name "; then return 0; fi
+  selected "$name" || return 0
   d=$OUT/cases/$name.$who
   mkdir -p "$d"
   t0=$(up)
@@ -184,10 +189,8 @@ STANDIN="PATH=/lab/standin:$PATH NSD_STANDIN_DB=/lab/fixes/standin"
 export SNAP_TREES
 fix_case() {
   name=$1
-  if [ -n "${NSD_ONLY:-}" ] && ! echo " $NSD_ONLY " | grep -q " $name "; then return 0; fi
-  d=$OUT/apply/$name
-  mkdir -p "$d"
-  t0=$(up)
+  selected "$name" || return 0
+  apply_dir "$name"
   dmesg -c >> "$OUT/dmesg.txt" 2>/dev/null
   pf=""
   [ -n "${PROBE_PROFILE:-}" ] && pf="--apparmor-profile $PROBE_PROFILE"
@@ -239,10 +242,8 @@ fix_user_run() {
 # snapshots the host as the fix left it, then exits 1): the script must undo everything by itself.
 rollback_case() {
   name=$1
-  if [ -n "${NSD_ONLY:-}" ] && ! echo " $NSD_ONLY " | grep -q " $name "; then return 0; fi
-  d=$OUT/apply/$name
-  mkdir -p "$d"
-  t0=$(up)
+  selected "$name" || return 0
+  apply_dir "$name"
   nsdoctor fix --report "$2" --format script > "$d/fix.sh" 2> "$d/gen.err"
   echo $? > "$d/gen.rc"
   snap "$d/before"
