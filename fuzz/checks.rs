@@ -8,10 +8,7 @@
 // crate; this keeps its library surface unchanged).
 #[allow(dead_code, clippy::all)]
 #[path = "../probe-native/src/probe/config.rs"]
-mod config;
-#[allow(dead_code, clippy::all)]
-#[path = "../probe-native/src/probe/json5.rs"]
-pub(crate) mod json5;
+pub(crate) mod config;
 
 use std::sync::OnceLock;
 
@@ -128,9 +125,9 @@ fn config_report() -> &'static ProbeReport {
     })
 }
 
-/// Strings equal, unless the JSON5 reader turned an unpaired escaped surrogate into U+FFFD (it is lenient where
-/// serde_json may refuse). Escaped surrogate pairs are combined since the fix recorded in
-/// `json5_decodes_escaped_surrogate_pairs` (tests/tests/fuzz_regressions.rs).
+/// Strings equal, unless the JSON5 reader turned an unpaired escaped surrogate into U+FFFD (it may be lenient
+/// where serde_json refuses). Escaped surrogate pairs must be combined (`json5_decodes_escaped_surrogate_pairs`,
+/// tests/tests/fuzz_regressions.rs).
 fn same_str(json: &str, json5: &str) -> bool {
     json == json5 || json5.contains('\u{fffd}')
 }
@@ -166,7 +163,7 @@ fn depth(v: &Value) -> usize {
 
 /// Config parsing: policy-core's `parse_config` (then diagnosing a real report under that config) and
 /// `facts_from_json`, plus the probe's discovery parsers: Codex `config.toml` (toml crate) and OpenClaw's JSON5
-/// `openclaw.json` (probe-native's own reader). JSON5 is a superset of JSON, so every document serde_json
+/// `openclaw.json` (the `json5` crate, depth-bounded). JSON5 is a superset of JSON, so every document serde_json
 /// accepts must be accepted by the JSON5 reader with the same structure.
 pub fn config(data: &[u8]) {
     match input::parse_config(data) {
@@ -190,9 +187,9 @@ pub fn config(data: &[u8]) {
 
     let _ = config::from_codex(s);
 
-    let parsed5 = json5::parse(s);
+    let parsed5 = config::parse_json5(s);
     let _ = config::from_openclaw(s);
-    // serde_json stops at 128 levels, the JSON5 reader at 128 values deep: compare well below both.
+    // serde_json and the JSON5 reader both stop at 128 levels: compare well below both.
     if let Ok(v) = serde_json::from_str::<Value>(s)
         && depth(&v) < 100
     {

@@ -80,9 +80,9 @@ fn input_errors_quoting_the_input_stay_one_line_and_bounded() {
     assert!(!v["error"]["message"].as_str().unwrap().contains('\n'));
 }
 
-/// Fuzz finding (config target, crash-b27a8738): probe-native's JSON5 reader negated the number after a leading
-/// `-` with `-n`, so `--9223372036854775808` (and `-0x-8000000000000000`) overflowed: a panic in debug builds, a
-/// wrong value in release. Fixed with `checked_neg` in `probe-native/src/probe/json5.rs`.
+/// Fuzz finding (config target, crash-b27a8738): the former hand-written JSON5 reader negated the number after a
+/// leading `-` with `-n`, so `--9223372036854775808` (and `-0x-8000000000000000`) overflowed: a panic in debug
+/// builds, a wrong value in release. Kept for the `json5` crate that replaced it.
 #[test]
 fn json5_numbers_at_i64_min_do_not_overflow() {
     for doc in
@@ -92,11 +92,11 @@ fn json5_numbers_at_i64_min_do_not_overflow() {
     }
 }
 
-/// Fuzz finding (config target, differential check, crash-e854c0e8): probe-native's JSON5 reader decoded each
-/// `\uXXXX` on its own, so a valid escaped surrogate pair became two U+FFFD instead of one character (serde_json
-/// and the JSON5 spec combine them). Fixed in `Parser::string`.
+/// Fuzz finding (config target, differential check, crash-e854c0e8): the former hand-written JSON5 reader decoded
+/// each `\uXXXX` on its own, so a valid escaped surrogate pair became two U+FFFD instead of one character
+/// (serde_json and the JSON5 spec combine them). Kept for the `json5` crate that replaced it.
 #[test]
 fn json5_decodes_escaped_surrogate_pairs() {
-    let v = checks::json5::parse(r#"{"k\ud83d\ude00": "\ud83d\ude00"}"#).unwrap();
+    let v = checks::config::parse_json5(r#"{"k\ud83d\ude00": "\ud83d\ude00"}"#).unwrap();
     assert_eq!(v.get("k😀").and_then(serde_json::Value::as_str), Some("😀"));
 }

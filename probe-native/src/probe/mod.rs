@@ -9,7 +9,6 @@ mod config;
 mod exec;
 mod facts;
 pub(crate) mod filter;
-mod json5;
 mod ladder;
 mod netlink;
 pub(crate) mod syscalls;
