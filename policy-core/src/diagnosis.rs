@@ -16,6 +16,9 @@ pub struct Diagnosis {
     pub verdict: Verdict,
     /// What the diagnosis was computed from.
     pub input: InputKind,
+    /// For an error text: what was read (nothing on a host was checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<ReadInput>,
     /// One line for humans.
     pub headline: String,
     /// The sandbox config the diagnosis judged against.
@@ -46,6 +49,17 @@ impl Verdict {
             Verdict::Blocked => "blocked",
         }
     }
+}
+
+/// What an error-text diagnosis read: the text and the facts stated with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReadInput {
+    /// Lines in the error text.
+    pub lines: u32,
+    /// The stated facts as `KEY=VALUE` (the `--fact` keys), in `--fact` key order.
+    pub facts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

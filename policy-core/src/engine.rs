@@ -493,6 +493,10 @@ pub(crate) fn diagnose(r: &ProbeReport, cfg: &SandboxConfig) -> Diagnosis {
         schema_version: DIAGNOSIS_SCHEMA_VERSION,
         verdict,
         input,
+        read: (input == InputKind::ErrorText).then(|| crate::diagnosis::ReadInput {
+            lines: u32::try_from(r.observed_error.as_deref().unwrap_or("").lines().count()).unwrap_or(u32::MAX),
+            facts: crate::input::stated_facts(r),
+        }),
         headline: if input == InputKind::ErrorText && findings.is_empty() {
             "no namespace failure recognised in the text".to_string()
         } else {

@@ -359,6 +359,74 @@ pub fn report_from_error_text(text: &str, facts: &[String]) -> Result<ProbeRepor
     Ok(r)
 }
 
+/// The facts a report states, as the `--fact KEY=VALUE` pairs that would state them (in [`FACT_KEYS`] order):
+/// what an error-text diagnosis says it read. The inverse of [`report_from_error_text`] for the observed fields.
+pub fn stated_facts(r: &ProbeReport) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut put = |k: &str, v: &str| out.push(format!("{k}={v}"));
+    if let Fact::Observed(v) = &r.distro.id {
+        put("distro", v);
+    }
+    if let Fact::Observed(v) = &r.distro.version_id {
+        put("distro-version", v);
+    }
+    if let Fact::Observed(v) = &r.kernel.release {
+        put("kernel", v);
+    }
+    let p = &r.platform;
+    let containers = [
+        (&p.docker, "docker"),
+        (&p.podman, "podman"),
+        (&p.kubernetes, "kubernetes"),
+        (&p.lxc, "lxc"),
+        (&p.gvisor, "gvisor"),
+        (&p.flatpak, "flatpak"),
+        (&p.nested_bwrap, "bwrap"),
+    ];
+    if let Some((_, name)) = containers.iter().find(|(f, _)| matches!(f, Fact::Observed(true))) {
+        put("container", name);
+    } else if containers.iter().all(|(f, _)| matches!(f, Fact::Observed(false))) {
+        put("container", "none");
+    }
+    if matches!(p.wsl1, Fact::Observed(true)) {
+        put("wsl", "1");
+    } else if matches!(p.wsl2, Fact::Observed(true)) {
+        put("wsl", "2");
+    }
+    if let Fact::Observed(uid) = r.identity.euid {
+        put("root", if uid == 0 { "yes" } else { "no" });
+    }
+    if let Fact::Observed(on) = p.systemd_service {
+        put("service", if on { "systemd" } else { "none" });
+    }
+    if let Fact::Observed(on) = r.process.chrooted {
+        put("chroot", if on { "yes" } else { "no" });
+    }
+    if let Fact::Observed(m) = &r.lsm.selinux {
+        put(
+            "selinux",
+            match m {
+                SelinuxMode::Enforcing => "enforcing",
+                SelinuxMode::Permissive => "permissive",
+                SelinuxMode::Disabled => "disabled",
+            },
+        );
+    }
+    if !r.config.tool.is_empty() && r.config.tool != SandboxConfig::default().tool {
+        put("tool", &r.config.tool);
+    }
+    if let Fact::Observed(v) = &r.confinement.snap {
+        put("snap", v);
+    }
+    if let Some(v) = &r.confinement.apparmor_profile {
+        put("apparmor-profile", v);
+    }
+    if let Fact::Observed(v) = &r.platform.ci_platform {
+        put("ci", v);
+    }
+    out
+}
+
 /// Facts as a JSON object of strings (`{"distro": "ubuntu"}`) → `KEY=VALUE` pairs, for the web console.
 pub fn facts_from_json(json: &str) -> Result<Vec<String>, InputError> {
     let text = checked_text(json.as_bytes(), "facts", 64 * 1024)?;

@@ -131,13 +131,31 @@ fn config_line(d: &Diagnosis) -> String {
     s
 }
 
+/// The lines under the headline that say what the diagnosis rests on: for a probe report, the sandbox it
+/// checked; for an error text, what was read (nothing on a host was checked) and the sandbox it was judged for.
+fn basis_lines(d: &Diagnosis) -> Vec<(&'static str, String)> {
+    let Some(read) = &d.read else {
+        return vec![("checked", config_line(d))];
+    };
+    let text = format!("an error text of {} line{}", read.lines, if read.lines == 1 { "" } else { "s" });
+    let facts = if read.facts.is_empty() {
+        "no facts stated about the host that printed it (distro, kernel, container … narrow the diagnosis)".to_string()
+    } else {
+        let facts: Vec<String> = read.facts.iter().map(|f| clean(f).into_owned()).collect();
+        format!("the stated facts {}", facts.join(", "))
+    };
+    vec![("read", format!("{text}, and {facts}")), ("judged for", config_line(d))]
+}
+
 /// Plain text; ANSI colour only when `color` (the CLI decides: TTY, NO_COLOR, TERM).
 pub fn text(d: &Diagnosis, color: bool) -> String {
     let p = Painter { color };
     let mut out = String::with_capacity(4096);
     let verdict = d.verdict.as_str().to_ascii_uppercase();
     let _ = writeln!(out, "nsdoctor: {} {}", p.paint(&verdict, verdict_code(d.verdict)), clean(&d.headline));
-    let _ = writeln!(out, "checked: {}", config_line(d));
+    for (label, line) in basis_lines(d) {
+        let _ = writeln!(out, "{label}: {line}");
+    }
     for f in &d.findings {
         out.push('\n');
         finding_text(&mut out, f, &p);
@@ -227,7 +245,10 @@ pub fn markdown(d: &Diagnosis) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# nsdoctor: {}\n", d.verdict.as_str());
     let _ = writeln!(out, "{}\n", clean(&d.headline));
-    let _ = writeln!(out, "Checked: {}\n", config_line(d));
+    for (label, line) in basis_lines(d) {
+        let label = label.get(..1).unwrap_or_default().to_ascii_uppercase() + label.get(1..).unwrap_or_default();
+        let _ = writeln!(out, "{label}: {line}\n");
+    }
     for f in &d.findings {
         let _ = writeln!(out, "## {}. `{}` {} ({})\n", f.rank, f.code, clean(&f.title), f.severity.as_str());
         let _ = writeln!(
@@ -449,7 +470,8 @@ pub fn html(d: &Diagnosis) -> String {
 /// embedding doctor shows nsdoctor's checks in the same group.
 pub const CHECK_CATEGORY: &str = "sandbox";
 
-/// One doctor check, in the shape of a check in `codex doctor --json`.
+/// One doctor check, in the shape of a check in `codex doctor --json`; `--format checks` prints an array of them
+/// (JSON Schema: `nsdoctor schema checks`).
 ///
 /// Codex (`openai/codex`, `codex-rs/cli/src/doctor.rs`) prints one pretty JSON object `DoctorReport`
 /// `{schemaVersion, generatedAt, overallStatus, codexVersion, checks: [DoctorCheck]}` where `DoctorCheck` is
@@ -458,24 +480,46 @@ pub const CHECK_CATEGORY: &str = "sandbox";
 /// `details` a list of `label: value` strings, `remediation` a string or `null`. nsdoctor emits the
 /// `checks` array itself (no envelope: the embedding doctor owns `overallStatus` and the version), and leaves
 /// out `durationMs` because the policy core has no clock.
-#[derive(serde::Serialize)]
-struct DoctorCheck {
-    id: String,
-    category: &'static str,
-    status: &'static str,
-    summary: String,
-    details: Vec<String>,
-    remediation: Option<String>,
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DoctorCheck {
+    /// `nsdoctor.NSDnnn` for a finding (its rule code), `nsdoctor.namespaces` when there is no finding.
+    pub id: String,
+    /// Always `sandbox`.
+    pub category: String,
+    /// `fail` for a blocking or error finding, `warning`, or `ok`; a harness refuses to start on `fail`.
+    pub status: CheckStatus,
+    /// One line: the finding's title, or the headline when there is no finding.
+    pub summary: String,
+    /// `label: value` lines: rule, cause, severity, what happened, evidence, every fix and its commands, and
+    /// `more: nsdoctor explain CODE`.
+    pub details: Vec<String>,
+    /// The first fix's title with a pointer to every fix, or `null`.
+    pub remediation: Option<String>,
+}
+
+/// A doctor check's status (Codex's `CheckStatus`, snake_case).
+#[derive(serde::Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Nothing to do.
+    Ok,
+    /// Works, with a caveat worth reading.
+    Warning,
+    /// The sandbox cannot start (or nsdoctor could not tell).
+    Fail,
 }
 
 /// A finding's check status: blocking or error → `fail`, warning → `warning`, info → `ok`.
-pub fn check_status(f: &Finding) -> &'static str {
+pub fn check_status(f: &Finding) -> CheckStatus {
     if f.blocking || f.severity == Severity::Error {
-        "fail"
+        CheckStatus::Fail
     } else if f.severity == Severity::Warning {
-        "warning"
+        CheckStatus::Warning
     } else {
-        "ok"
+        CheckStatus::Ok
     }
 }
 
@@ -512,7 +556,7 @@ fn finding_check(f: &Finding) -> DoctorCheck {
     details.push(format!("more: nsdoctor explain {}", f.code));
     DoctorCheck {
         id: format!("nsdoctor.{}", f.code),
-        category: CHECK_CATEGORY,
+        category: CHECK_CATEGORY.to_string(),
         status: check_status(f),
         summary: one_line(&f.title),
         details,
@@ -526,29 +570,35 @@ fn finding_check(f: &Finding) -> DoctorCheck {
 /// `--format checks`: a JSON array with one doctor check per finding (ranked order), or, when there is no
 /// finding, one `ok` check `nsdoctor.namespaces` carrying the headline. Pretty, trailing newline.
 pub fn checks(d: &Diagnosis) -> String {
+    match serde_json::to_string_pretty(&doctor_checks(d)) {
+        Ok(s) => s + "\n",
+        Err(e) => crate::error_json("internal", &e.to_string()),
+    }
+}
+
+/// The checks `--format checks` prints, as values (for an embedding harness in Rust).
+pub fn doctor_checks(d: &Diagnosis) -> Vec<DoctorCheck> {
     let mut all: Vec<DoctorCheck> = d.findings.iter().map(finding_check).collect();
     if all.is_empty() {
-        let mut details = vec![format!("verdict: {}", d.verdict.as_str()), format!("checked: {}", config_line(d))];
+        let mut details = vec![format!("verdict: {}", d.verdict.as_str())];
+        details.extend(basis_lines(d).into_iter().map(|(label, line)| format!("{label}: {line}")));
         for c in &d.confirm {
             details.push(format!("confirm: $ {}", one_line(c)));
         }
         all.push(DoctorCheck {
             id: "nsdoctor.namespaces".to_string(),
-            category: CHECK_CATEGORY,
+            category: CHECK_CATEGORY.to_string(),
             status: match d.verdict {
-                Verdict::Ok => "ok",
-                Verdict::Degraded => "warning",
-                Verdict::Blocked => "fail",
+                Verdict::Ok => CheckStatus::Ok,
+                Verdict::Degraded => CheckStatus::Warning,
+                Verdict::Blocked => CheckStatus::Fail,
             },
             summary: one_line(&d.headline),
             details,
             remediation: None,
         });
     }
-    match serde_json::to_string_pretty(&all) {
-        Ok(s) => s + "\n",
-        Err(e) => crate::error_json("internal", &e.to_string()),
-    }
+    all
 }
 
 /// Longest label value emitted (characters); longer values are cut and end in `…`.

@@ -39,7 +39,7 @@ enum Command {
     Explain(ExplainArgs),
     /// List every rule.
     Rules(RulesArgs),
-    /// Print a JSON Schema: probe-report, sandbox-config or diagnosis.
+    /// Print a JSON Schema: probe-report, sandbox-config, diagnosis or checks (`--format checks`).
     Schema(SchemaArgs),
     /// Print the guarded, verified, reversible fix for the top blocking finding as a POSIX script; with
     /// `--apply --yes` run it (root), with `--undo` restore what it changed.
@@ -192,7 +192,7 @@ pub struct RulesArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct SchemaArgs {
-    /// probe-report, sandbox-config or diagnosis.
+    /// probe-report, sandbox-config, diagnosis or checks.
     pub name: String,
 }
 

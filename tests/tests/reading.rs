@@ -186,3 +186,42 @@ fn ordinary_errors_and_healthy_outputs_block_nothing() {
         assert_eq!(d.headline, "no namespace failure recognised in the text");
     }
 }
+
+/// An error-text diagnosis says what it read (the text and the stated facts, as `--fact` would state them),
+/// never that it checked a host; a probe-report diagnosis keeps `checked:`.
+#[test]
+fn error_text_diagnoses_say_what_was_read() {
+    let facts = ["distro=ubuntu".to_string(), "distro-version=24.04".to_string(), "container=none".to_string()];
+    let r = input::report_from_error_text("x\nbwrap: setting up uid map: Permission denied\n", &facts).unwrap();
+    let d = diagnose(&r, None);
+    let read = d.read.as_ref().expect("an error text diagnosis records what it read");
+    assert_eq!((read.lines, read.facts.as_slice()), (2, &facts[..]));
+    let text = policy_core::render::text(&d, false);
+    let second: Vec<&str> = text.lines().skip(1).take(2).collect();
+    assert_eq!(
+        second,
+        [
+            "read: an error text of 2 lines, and the stated facts distro=ubuntu, distro-version=24.04, container=none",
+            "judged for: codex sandbox, network none, namespaces user+net+pid+mount+proc",
+        ]
+    );
+    assert!(!text.contains("checked:"), "{text}");
+    // The stated facts read back are the facts that build the same report.
+    assert_eq!(
+        input::report_from_error_text("x\nbwrap: setting up uid map: Permission denied\n", &read.facts).ok(),
+        Some(r)
+    );
+
+    let bare = diagnose(
+        &input::report_from_error_text("unshare: unshare failed: Operation not permitted", &[]).unwrap(),
+        None,
+    );
+    assert!(policy_core::render::text(&bare, false).contains("read: an error text of 1 line, and no facts stated"));
+    let probe = nsdoctor_tests::load(
+        &nsdoctor_tests::repo_root().join("tests/fixtures/ubuntu-2404-codex-bundled-bwrap-uidmap.json"),
+    )
+    .unwrap();
+    let d = diagnose(&probe, None);
+    assert!(d.read.is_none());
+    assert!(policy_core::render::text(&d, false).lines().nth(1).is_some_and(|l| l.starts_with("checked: ")));
+}
