@@ -5,7 +5,7 @@ use crate::diagnosis::Diagnosis;
 use crate::report::ProbeReport;
 
 /// Schema names accepted by `nsdoctor schema NAME`.
-pub const NAMES: &[&str] = &["probe-report", "sandbox-config", "diagnosis"];
+pub const NAMES: &[&str] = crate::api::SCHEMA_NAMES;
 
 /// The schema for `name`, pretty-printed with a trailing newline.
 pub fn schema(name: &str) -> Option<String> {
