@@ -13,7 +13,7 @@ pub(crate) mod config;
 use std::sync::OnceLock;
 
 use policy_core::{
-    ProbeReport, diagnose, diagnose_error_text_json, diagnose_json_bytes, input, render, render_json_str, symptoms,
+    ProbeReport, diagnose, diagnose_error_text_json, diagnose_json, input, render, render_json_str, symptoms,
 };
 use serde_json::Value;
 
@@ -32,7 +32,7 @@ pub fn report(data: &[u8]) {
         Ok(r) => r,
         Err(e) => {
             assert!(!e.message.contains(['\n', '\r']), "multi-line input error: {:?}", e.message);
-            assert!(is_error_json(&diagnose_json_bytes(data, None)), "wasm adapter must answer an error object");
+            assert!(is_error_json(&diagnose_json(data, None)), "wasm adapter must answer an error object");
             return;
         }
     };
@@ -42,7 +42,7 @@ pub fn report(data: &[u8]) {
     let _ = render::markdown(&d);
     let html = render::html(&d);
     let json = render::json(&d);
-    assert_eq!(diagnose_json_bytes(data, None), json, "wasm adapter and CLI path disagree");
+    assert_eq!(diagnose_json(data, None), json, "wasm adapter and CLI path disagree");
 
     // The web console re-renders the diagnosis JSON it got: same words, same bytes.
     if json.len() <= input::MAX_REPORT_BYTES {

@@ -708,7 +708,7 @@ pub fn plan_json(p: &Plan, script: &str) -> String {
     }
     match serde_json::to_string_pretty(&Out { plan: p, script }) {
         Ok(s) => s + "\n",
-        Err(e) => crate::error_json("internal", &e.to_string()),
+        Err(e) => crate::api::error_json(crate::api::ErrorKind::Internal, &e.to_string()),
     }
 }
 

@@ -23,6 +23,7 @@
     clippy::arithmetic_side_effects
 )]
 
+pub mod api;
 mod causes;
 pub mod config;
 mod ctx;
@@ -52,115 +53,27 @@ pub fn diagnose(report: &ProbeReport, config: Option<&SandboxConfig>) -> Diagnos
     engine::diagnose(report, config.unwrap_or(&report.config))
 }
 
-/// JSON in, JSON out: the shape the web console uses (`nsdoctor diagnose --format json` bytes on success).
-/// Errors come back as `{"error": {"kind": "input", "message": "…"}}`, never a panic.
-pub fn diagnose_json_str(report_json: &str, config_json: Option<&str>) -> String {
-    let result = input::parse_report(report_json.as_bytes()).and_then(|report| {
-        let config = parse_optional_config(config_json)?;
-        Ok(diagnose(&report, config.as_ref()))
-    });
-    match result {
-        Ok(d) => render::json(&d),
-        Err(e) => error_json("input", &e.message),
-    }
+/// A probe report's bytes (and an optional sandbox config's) → `nsdoctor diagnose --format json` bytes, or
+/// `{"error": {"kind": "input", "message": "…"}}`; never a panic. Shorthand for [`api::call_json`].
+pub fn diagnose_json(report: &[u8], config_json: Option<&str>) -> String {
+    let config = config_json.filter(|c| !c.trim().is_empty()).map(str::as_bytes);
+    api::call_json(api::Call::Diagnose { report, config })
 }
 
-/// [`diagnose_json_str`] for raw file bytes (the web console's uploads): oversize input, NUL bytes and invalid
-/// UTF-8 come back as the same structured `input` errors the CLI prints, instead of being lossily decoded first.
-pub fn diagnose_json_bytes(report: &[u8], config_json: Option<&str>) -> String {
-    let result = input::parse_report(report).and_then(|report| {
-        let config = parse_optional_config(config_json)?;
-        Ok(diagnose(&report, config.as_ref()))
-    });
-    match result {
-        Ok(d) => render::json(&d),
-        Err(e) => error_json("input", &e.message),
-    }
-}
-
-/// A probe report (file bytes) → `nsdoctor fix --report FILE` as JSON: `{"status": "script", "remediation": ID,
-/// "message": …, "script": …}` with the script's exact bytes; `"manual"` with the printed-only fixes as a
-/// commented script; `"nothing-to-fix"`. Input errors as in [`diagnose_json_bytes`].
+/// A probe report's bytes → `nsdoctor fix --report FILE` as JSON (see [`api::FixAnswer`]).
 pub fn fix_script_json(report: &[u8]) -> String {
-    #[derive(serde::Serialize)]
-    struct Out {
-        status: &'static str,
-        remediation: Option<String>,
-        message: String,
-        script: String,
-    }
-    let r = match input::parse_report(report) {
-        Ok(r) => r,
-        Err(e) => return error_json("input", &e.message),
-    };
-    let d = diagnose(&r, None);
-    let out = match fix::plan(&r, &d, None) {
-        Ok(p) => Out {
-            status: "script",
-            message: format!("{}: {}", p.finding, p.title),
-            remediation: Some(p.remediation.clone()),
-            script: fix::script(&p),
-        },
-        Err(fix::NoPlan::NothingToFix) => Out {
-            status: "nothing-to-fix",
-            remediation: None,
-            message: fix::NoPlan::NothingToFix.message(),
-            script: String::new(),
-        },
-        Err(e) => Out { status: "manual", remediation: None, message: e.message(), script: fix::manual_text(&d, &e) },
-    };
-    match serde_json::to_string_pretty(&out) {
-        Ok(s) => s + "\n",
-        Err(e) => error_json("internal", &e.to_string()),
-    }
-}
-
-fn parse_optional_config(config_json: Option<&str>) -> Result<Option<SandboxConfig>, InputError> {
-    match config_json {
-        Some(c) if !c.trim().is_empty() => Ok(Some(input::parse_config(c.as_bytes())?)),
-        _ => Ok(None),
-    }
+    api::call_json(api::Call::FixScript { report })
 }
 
 /// An error text plus facts (`{"distro": "ubuntu", "root": "no", …}`, the `--fact` keys) → diagnosis JSON.
 pub fn diagnose_error_text_json(text: &str, facts_json: Option<&str>) -> String {
-    let result = input::parse_error_text(text.as_bytes()).and_then(|text| {
-        let facts = match facts_json {
-            Some(f) if !f.trim().is_empty() => input::facts_from_json(f)?,
-            _ => Vec::new(),
-        };
-        input::report_from_error_text(&text, &facts)
-    });
-    match result {
-        Ok(r) => render::json(&diagnose(&r, None)),
-        Err(e) => error_json("input", &e.message),
-    }
+    let facts = api::Facts::Json(facts_json.unwrap_or_default());
+    api::call_json(api::Call::DiagnoseErrorText { text: text.as_bytes(), facts, config: None })
 }
 
-/// Re-renders a diagnosis JSON (as produced by [`diagnose_json_str`]) as `text`, `markdown` or `html`.
+/// Re-renders a diagnosis JSON (as produced by [`diagnose_json`]) as `text`, `markdown`, `html` or `json`.
 pub fn render_json_str(diagnosis_json: &str, format: &str) -> String {
-    if diagnosis_json.len() > input::MAX_REPORT_BYTES {
-        return error_json("input", "diagnosis is too large");
-    }
-    if let Err(e) = input::check_depth(diagnosis_json, "diagnosis") {
-        return error_json("input", &e.message);
-    }
-    let d: Diagnosis = match serde_json::from_str(diagnosis_json) {
-        Ok(d) => d,
-        Err(e) => return error_json("input", &format!("diagnosis is not valid: {e}")),
-    };
-    match format {
-        "text" => render::text(&d, false),
-        "markdown" => render::markdown(&d),
-        "html" => render::html(&d),
-        "json" => render::json(&d),
-        other => error_json("usage", &format!("unknown format `{other}`; use text, markdown, html or json")),
-    }
-}
-
-/// `{"error": {"kind": KIND, "message": MESSAGE}}` for the JSON adapters.
-pub fn error_json(kind: &str, message: &str) -> String {
-    serde_json::json!({ "error": { "kind": kind, "message": message } }).to_string()
+    api::call_json(api::Call::Render { diagnosis: diagnosis_json, format })
 }
 
 /// The version of this crate.

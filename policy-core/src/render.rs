@@ -332,15 +332,16 @@ pub fn json(d: &Diagnosis) -> String {
     match serde_json::to_writer_pretty(&mut buf, &full) {
         Ok(()) => {
             buf.push(b'\n');
-            String::from_utf8(buf).unwrap_or_else(|e| crate::error_json("internal", &e.to_string()))
+            String::from_utf8(buf)
+                .unwrap_or_else(|e| crate::api::error_json(crate::api::ErrorKind::Internal, &e.to_string()))
         }
-        Err(e) => crate::error_json("internal", &e.to_string()),
+        Err(e) => crate::api::error_json(crate::api::ErrorKind::Internal, &e.to_string()),
     }
 }
 
 /// `nsdoctor explain CODE` as text (the rule's Markdown doc under a header line, then how the cause ranker
 /// reads an error text for this rule's cause, generated from the same knowledge the ranker uses).
-pub fn explain_text(rule: &Rule) -> String {
+pub fn explain_text(rule: &Rule, doc: &str) -> String {
     format!(
         "{} {} ({}, cause {})\n{}\n\n{}\n{}",
         rule.code,
@@ -348,25 +349,29 @@ pub fn explain_text(rule: &Rule) -> String {
         rule.severity.as_str(),
         rule.cause.as_str(),
         rule.title,
-        rule.doc.trim_end(),
+        doc.trim_end(),
         crate::causes::reading(rule.cause)
     )
 }
 
-fn rule_value(rule: &Rule) -> serde_json::Value {
-    serde_json::json!({
+/// A rule as JSON; `doc` (the rule's Markdown file) gets the generated `## Reading an error text` section.
+fn rule_value(rule: &Rule, doc: Option<&str>) -> serde_json::Value {
+    let mut v = serde_json::json!({
         "code": rule.code,
         "name": rule.name,
         "severity": rule.severity.as_str(),
         "cause": rule.cause.as_str(),
         "title": rule.title,
-        "doc": format!("{}\n{}", rule.doc.trim_end(), crate::causes::reading(rule.cause)),
-    })
+    });
+    if let (Some(doc), Some(m)) = (doc, v.as_object_mut()) {
+        m.insert("doc".to_string(), format!("{}\n{}", doc.trim_end(), crate::causes::reading(rule.cause)).into());
+    }
+    v
 }
 
-/// `nsdoctor explain CODE --format json`.
-pub fn explain_json(rule: &Rule) -> String {
-    serde_json::to_string_pretty(&rule_value(rule)).map(|s| s + "\n").unwrap_or_default()
+/// `nsdoctor explain CODE --format json`, `doc` being the rule's Markdown file.
+pub fn explain_json(rule: &Rule, doc: &str) -> String {
+    serde_json::to_string_pretty(&rule_value(rule, Some(doc))).map(|s| s + "\n").unwrap_or_default()
 }
 
 /// `nsdoctor rules`.
@@ -379,9 +384,9 @@ pub fn rules_text() -> String {
     out
 }
 
-/// `nsdoctor rules --format json`.
-pub fn rules_json() -> String {
-    let all: Vec<serde_json::Value> = RULES.iter().map(rule_value).collect();
+/// `nsdoctor rules --format json`, with each rule's doc as `doc` gives it (no `doc` key where it gives none).
+pub fn rules_json<'a>(doc: &dyn Fn(&'static Rule) -> Option<&'a str>) -> String {
+    let all: Vec<serde_json::Value> = RULES.iter().map(|r| rule_value(r, doc(r))).collect();
     serde_json::to_string_pretty(&all).map(|s| s + "\n").unwrap_or_default()
 }
 
@@ -572,7 +577,7 @@ fn finding_check(f: &Finding) -> DoctorCheck {
 pub fn checks(d: &Diagnosis) -> String {
     match serde_json::to_string_pretty(&doctor_checks(d)) {
         Ok(s) => s + "\n",
-        Err(e) => crate::error_json("internal", &e.to_string()),
+        Err(e) => crate::api::error_json(crate::api::ErrorKind::Internal, &e.to_string()),
     }
 }
 

@@ -14,7 +14,9 @@ pub struct Rule {
     pub cause: Cause,
     /// One-line title.
     pub title: &'static str,
-    /// Markdown: `## What it means`, `## How it is detected`, `## How to fix`, `## Trade-offs`.
+    /// Markdown: `## What it means`, `## How it is detected`, `## How to fix`, `## Trade-offs`. Built in with the
+    /// `docs` feature; the wasm engine gets it from the docs asset instead (see [`crate::api`]).
+    #[cfg(feature = "docs")]
     pub doc: &'static str,
 }
 
@@ -27,6 +29,7 @@ macro_rules! rules {
             severity: Severity::$sev,
             cause: Cause::$cause,
             title: $title,
+            #[cfg(feature = "docs")]
             doc: include_str!(concat!("../docs/rules/", $code, ".md")),
         }, )* ];
     };

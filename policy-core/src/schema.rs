@@ -6,7 +6,7 @@ use crate::render::DoctorCheck;
 use crate::report::ProbeReport;
 
 /// Schema names accepted by `nsdoctor schema NAME`.
-pub const NAMES: &[&str] = &["probe-report", "sandbox-config", "diagnosis", "checks"];
+pub const NAMES: &[&str] = crate::api::SCHEMA_NAMES;
 
 /// The schema for `name`, pretty-printed with a trailing newline.
 pub fn schema(name: &str) -> Option<String> {

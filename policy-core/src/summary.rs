@@ -327,7 +327,7 @@ impl Summary {
     pub fn json(&self) -> String {
         match serde_json::to_string_pretty(&self.view()) {
             Ok(s) => s + "\n",
-            Err(e) => crate::error_json("internal", &e.to_string()),
+            Err(e) => crate::api::error_json(crate::api::ErrorKind::Internal, &e.to_string()),
         }
     }
 

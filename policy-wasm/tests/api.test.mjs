@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import {
-  ERROR_TEXTS, HOSTILE, errorTextFixtures, PKG, ROOT, cli, cliDiagnoses, cliErrorMessage, cliFixes, fixtures, loadPkg, nestedJson, replaceStrings,
+  ERROR_TEXTS, HOSTILE, errorTextFixtures, PKG, PW, ROOT, cli, cliDiagnoses, cliErrorMessage, cliFixes, fixtures, loadPkg, nestedJson, replaceStrings,
 } from './helpers.mjs';
 
 const nsd = await loadPkg();
+/** The docs asset the console fetches when a rule's doc is opened (rule docs and schemas are not in the engine). */
+const DOCS = readFileSync(path.join(PKG, 'policy_wasm_docs.json'), 'utf8');
 const tmp = mkdtempSync(path.join(tmpdir(), 'nsd-wasm-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
@@ -61,25 +63,35 @@ test('version() is the CLI version', () => {
   assert.equal(`nsdoctor ${nsd.version()}`, cli(['--version']).stdout.trim());
 });
 
-test('rules() is `nsdoctor rules --format json`', () => {
+test('rules(docs) is `nsdoctor rules --format json`; rules() the same list without the docs', () => {
   const r = cli(['rules', '--format', 'json']);
   assert.equal(r.status, 0);
-  assert.equal(nsd.rules(), r.stdout);
+  assert.equal(nsd.rules(DOCS), r.stdout);
+  const index = JSON.parse(nsd.rules());
+  assert.deepEqual(index, JSON.parse(r.stdout).map(({ doc, ...rest }) => rest));
+});
+
+test('the docs asset is needed for a doc or a schema, and must be of this version', () => {
+  expectError(nsd.explain('NSD101'), 'usage', /pass the docs asset/);
+  expectError(nsd.schema('diagnosis'), 'usage', /pass the docs asset/);
+  expectError(nsd.explain('NSD101', '{"version": "0.0.0", "rules": {}, "schemas": {}}'), 'usage', /made for version 0\.0\.0/);
+  expectError(nsd.explain('NSD101', 'not json'), 'usage', /docs asset: not valid/);
+  expectError(nsd.explain('NSD101', 7), 'usage', /docs must be a string, not number/);
 });
 
 test('explain(code) is `nsdoctor explain CODE --format json` for every rule, by code and by name', () => {
-  const rules = JSON.parse(nsd.rules());
+  const rules = JSON.parse(nsd.rules(DOCS));
   assert.ok(rules.length > 0);
   for (const rule of rules) {
     const r = cli(['explain', rule.code, '--format', 'json']);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(nsd.explain(rule.code), r.stdout, rule.code);
-    assert.equal(nsd.explain(rule.name), r.stdout, rule.name);
-    assert.equal(nsd.explain(rule.code.toLowerCase()), r.stdout);
+    assert.equal(nsd.explain(rule.code, DOCS), r.stdout, rule.code);
+    assert.equal(nsd.explain(rule.name, DOCS), r.stdout, rule.name);
+    assert.equal(nsd.explain(rule.code.toLowerCase(), DOCS), r.stdout);
   }
   const r = cli(['explain', 'NSD000', '--format', 'json']);
   assert.equal(r.status, 2);
-  const e = expectError(nsd.explain('NSD000'), 'usage');
+  const e = expectError(nsd.explain('NSD000', DOCS), 'usage');
   assert.equal(e.message, cliErrorMessage(r.stderr));
 });
 
@@ -87,14 +99,14 @@ test('schema(name) is `nsdoctor schema NAME` and the committed schemas/ file', (
   for (const name of ['probe-report', 'sandbox-config', 'diagnosis']) {
     const r = cli(['schema', name]);
     assert.equal(r.status, 0, r.stderr);
-    const s = nsd.schema(name);
+    const s = nsd.schema(name, DOCS);
     assert.equal(s, r.stdout, `${name}: wasm differs from the CLI (regenerate schemas/ and rebuild)`);
     assert.equal(s, readFileSync(path.join(ROOT, 'schemas', `${name}.schema.json`), 'utf8'));
     JSON.parse(s);
   }
   const r = cli(['schema', 'nope']);
   assert.equal(r.status, 2);
-  assert.equal(expectError(nsd.schema('nope'), 'usage').message, cliErrorMessage(r.stderr));
+  assert.equal(expectError(nsd.schema('nope', DOCS), 'usage').message, cliErrorMessage(r.stderr));
 });
 
 test('factKeys() lists the facts diagnoseErrorText accepts', () => {
@@ -404,6 +416,10 @@ test('the package is npm-style: package.json, typings for every export', () => {
     assert.equal(typeof nsd[fn], 'function', fn);
   }
   assert.match(dts, /export function fixScript\(report: string \| Uint8Array \| ArrayBuffer\): string;/);
+  // wasm-bindgen re-indents the section: compare without leading whitespace.
+  const flat = (t) => t.replace(/^[ \t]+/gm, '');
+  assert.ok(flat(dts).includes(flat(readFileSync(path.join(PW, 'api.d.ts'), 'utf8'))), 'the typings are the generated api.d.ts');
+  assert.ok(pj.files.includes('policy_wasm_docs.json'));
   assert.match(dts, /export interface NsdError/);
   assert.match(dts, /export default function __wbg_init/);
 });

@@ -489,9 +489,34 @@ function markdown(md) {
   return nodes;
 }
 
-function showRule(code, focus) {
+/**
+ * The rule docs and schemas are not in the engine: they are the docs asset next to it, fetched the first time a
+ * rule's doc is opened (a rejected fetch is retried on the next click).
+ */
+let docsAsset = null;
+function docs() {
+  if (!docsAsset) {
+    docsAsset = fetch(new URL('../pkg/policy_wasm_docs.json', import.meta.url)).then((res) => {
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return res.text();
+    });
+    docsAsset.catch(() => { docsAsset = null; });
+  }
+  return docsAsset;
+}
+
+async function showRule(code, focus) {
   const doc = $('rule-doc');
-  const r = call(nsd.explain, code);
+  // Focus moves at once; the doc fills in when the asset is there (aria-live announces it).
+  if (focus) doc.focus();
+  let text;
+  try {
+    text = await docs();
+  } catch (e) {
+    doc.replaceChildren(h('p', { class: 'error-message', text: `The rule docs could not be loaded: ${String(e && e.message || e)}` }));
+    return;
+  }
+  const r = call(nsd.explain, code, text);
   if (r.error || (r.value && r.value.error)) {
     doc.replaceChildren(h('p', { class: 'error-message', text: (r.error || r.value.error).message }));
     return;
@@ -505,7 +530,6 @@ function showRule(code, focus) {
     // The doc's own `# CODE name` title line repeats the h3 above.
     h('div', { class: 'doc' }, ...markdown(rule.doc.replace(/^#\s[^\n]*\n/, ''))));
   doc.setAttribute('aria-labelledby', 'rule-doc-title');
-  if (focus) doc.focus();
 }
 
 function setupRules() {

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use policy_core::input::{self, MAX_ERROR_TEXT_BYTES, MAX_REPORT_BYTES};
 use policy_core::summary::Summary;
-use policy_core::{Diagnosis, render, rules};
+use policy_core::{Diagnosis, api, render};
 
 use crate::{
     CheckArgs, ColorChoice, DiagnoseArgs, ExplainArgs, ExplainFormat, Format, OutputArgs, ProbeCmdArgs, RulesArgs,
@@ -64,49 +64,55 @@ pub fn print_diagnosis(d: &Diagnosis, out: &OutputArgs) -> Result<u8, String> {
 }
 
 pub fn diagnose(a: &DiagnoseArgs) -> Result<u8, String> {
-    let config = match &a.config {
-        Some(p) => Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?),
-        None => None,
+    let config = a.config.as_deref().map(|p| read_input(p, MAX_REPORT_BYTES).map(|b| (p, b))).transpose()?;
+    let config_bytes = config.as_ref().map(|(_, b)| &b[..]);
+    let (path, bytes) = match &a.error_text {
+        Some(p) => (p.as_str(), read_input(p, MAX_ERROR_TEXT_BYTES)?),
+        None => {
+            let p = a.report.as_deref().unwrap_or("-");
+            (p, read_input(p, MAX_REPORT_BYTES)?)
+        }
     };
-    let report = if let Some(p) = &a.error_text {
-        let text = input::parse_error_text(&read_input(p, MAX_ERROR_TEXT_BYTES)?).map_err(|e| format!("{p}: {e}"))?;
-        input::report_from_error_text(&text, &a.facts).map_err(|e| e.message)?
-    } else {
-        let p = a.report.as_deref().unwrap_or("-");
-        input::parse_report(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?
+    let call = match &a.error_text {
+        Some(_) => {
+            api::Call::DiagnoseErrorText { text: &bytes, facts: api::Facts::Pairs(&a.facts), config: config_bytes }
+        }
+        None => api::Call::Diagnose { report: &bytes, config: config_bytes },
     };
-    let d = policy_core::diagnose(&report, config.as_ref());
-    print_diagnosis(&d, &a.out)
+    match api::call(call) {
+        Ok(api::Answer::Diagnosis(d)) => print_diagnosis(&d, &a.out),
+        Ok(other) => Err(format!("unexpected answer: {}", other.into_json())),
+        Err(e) => Err(match (e.arg, &config) {
+            (Some(api::Arg::Config), Some((cp, _))) => format!("{cp}: {}", e.message),
+            (Some(api::Arg::Report | api::Arg::ErrorText), _) => format!("{path}: {}", e.message),
+            _ => e.message,
+        }),
+    }
+}
+
+/// A call that answers text, printed as is (explain, rules, schema).
+fn print_answer(call: api::Call<'_>) -> Result<u8, String> {
+    emit(&api::call(call).map_err(|e| e.message)?.into_json())?;
+    Ok(0)
+}
+
+fn doc_format(f: ExplainFormat) -> api::DocFormat {
+    match f {
+        ExplainFormat::Text => api::DocFormat::Text,
+        ExplainFormat::Json => api::DocFormat::Json,
+    }
 }
 
 pub fn explain(a: &ExplainArgs) -> Result<u8, String> {
-    let Some(rule) = rules::find(&a.code) else {
-        let codes: Vec<&str> = rules::RULES.iter().map(|r| r.code).collect();
-        return Err(format!("unknown rule `{}`; known codes: {}", a.code, codes.join(", ")));
-    };
-    let text = match a.format {
-        ExplainFormat::Text => render::explain_text(rule),
-        ExplainFormat::Json => render::explain_json(rule),
-    };
-    emit(&text)?;
-    Ok(0)
+    print_answer(api::Call::Explain { rule: &a.code, format: doc_format(a.format), docs: None })
 }
 
 pub fn rules(a: &RulesArgs) -> Result<u8, String> {
-    let text = match a.format {
-        ExplainFormat::Text => render::rules_text(),
-        ExplainFormat::Json => render::rules_json(),
-    };
-    emit(&text)?;
-    Ok(0)
+    print_answer(api::Call::Rules { format: doc_format(a.format), docs: None })
 }
 
 pub fn schema(a: &SchemaArgs) -> Result<u8, String> {
-    let Some(s) = policy_core::schema::schema(&a.name) else {
-        return Err(format!("unknown schema `{}`; known: {}", a.name, policy_core::schema::NAMES.join(", ")));
-    };
-    emit(&s)?;
-    Ok(0)
+    print_answer(api::Call::Schema { name: &a.name, docs: None })
 }
 
 pub fn check(a: &CheckArgs) -> Result<u8, String> {

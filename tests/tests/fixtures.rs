@@ -128,9 +128,9 @@ fn output_is_byte_identical_across_runs_and_key_orders() {
         let value = reverse_keys(serde_json::from_str(&raw).unwrap());
         let reversed = to_text_reversed(&value);
         assert_ne!(reversed, raw, "{name}: the reordered input must differ textually");
-        let a = policy_core::diagnose_json_str(&raw, None);
-        let b = policy_core::diagnose_json_str(&raw, None);
-        let c = policy_core::diagnose_json_str(&reversed, None);
+        let a = policy_core::diagnose_json(raw.as_bytes(), None);
+        let b = policy_core::diagnose_json(raw.as_bytes(), None);
+        let c = policy_core::diagnose_json(reversed.as_bytes(), None);
         assert_eq!(a, b, "{name}: two runs differ");
         assert_eq!(a, c, "{name}: key order changed the output");
         let v: serde_json::Value = serde_json::from_str(&a).unwrap();

@@ -75,7 +75,7 @@ fn input_errors_quoting_the_input_stay_one_line_and_bounded() {
     assert!(e.message.chars().count() <= 1025, "message of {} chars", e.message.chars().count());
     assert!(e.message.ends_with('…'));
 
-    let out = policy_core::diagnose_json_bytes(doc, None);
+    let out = policy_core::diagnose_json(doc, None);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(!v["error"]["message"].as_str().unwrap().contains('\n'));
 }

@@ -56,7 +56,7 @@ fn no_references_outside_the_repository_in_the_tree() {
 #[test]
 fn explain_prints_no_such_references() {
     for r in RULES {
-        let text = policy_core::render::explain_text(r);
+        let text = policy_core::render::explain_text(r, r.doc);
         let o = offences(&text);
         assert!(o.is_empty(), "{}: {o:?}", r.code);
     }

@@ -1,5 +1,5 @@
-//! Hostile-input limits in the core functions the web console's wasm calls (`diagnose_json_str`,
-//! `diagnose_json_bytes`, `render_json_str`, `diagnose_error_text_json`): size and nesting depth are refused
+//! Hostile-input limits in the core functions the web console's wasm calls (`diagnose_json`,
+//! `fix_script_json`, `render_json_str`, `diagnose_error_text_json`): size and nesting depth are refused
 //! *before* any JSON parsing, with one-line errors that name the limit; and the classifier stays linear on 4 MiB
 //! error texts of every shape (one long line, many short lines, many matching lines, near misses).
 //!
@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use policy_core::input::{MAX_DEPTH, MAX_ERROR_TEXT_BYTES, MAX_REPORT_BYTES};
-use policy_core::{diagnose_error_text_json, diagnose_json_bytes, diagnose_json_str, render_json_str, symptoms};
+use policy_core::{diagnose_error_text_json, diagnose_json, render_json_str, symptoms};
 
 /// The `{"error": {"kind": "input", "message": …}}` message, or a panic naming what came back instead.
 fn input_error(out: &str) -> String {
@@ -52,18 +52,18 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 fn report_size_limit_is_exact_and_checked_before_parsing() {
     let _alone = alone();
     assert_eq!(MAX_REPORT_BYTES, 8 * 1024 * 1024);
-    assert_ok(&diagnose_json_str(&report_of_len(MAX_REPORT_BYTES), None));
-    let m = input_error(&diagnose_json_str(&report_of_len(MAX_REPORT_BYTES + 1), None));
+    assert_ok(&diagnose_json(report_of_len(MAX_REPORT_BYTES).as_bytes(), None));
+    let m = input_error(&diagnose_json(report_of_len(MAX_REPORT_BYTES + 1).as_bytes(), None));
     assert_eq!(m, format!("report is too large: {} bytes (limit {MAX_REPORT_BYTES} bytes)", MAX_REPORT_BYTES + 1));
 
     // Garbage, NUL bytes and invalid UTF-8 past the limit: the size is reported, so nothing was scanned first.
     let garbage = "\u{1}".repeat(MAX_REPORT_BYTES + 1);
-    let (out, took) = timed(|| diagnose_json_str(&garbage, None));
+    let (out, took) = timed(|| diagnose_json(garbage.as_bytes(), None));
     assert!(input_error(&out).starts_with("report is too large"), "{out}");
     assert!(took < Duration::from_millis(50), "oversize refusal took {took:?}");
     let mut bytes = vec![0xff_u8; MAX_REPORT_BYTES + 1];
     bytes[0] = 0;
-    assert!(input_error(&diagnose_json_bytes(&bytes, None)).starts_with("report is too large"));
+    assert!(input_error(&diagnose_json(&bytes, None)).starts_with("report is too large"));
 }
 
 #[test]
@@ -71,23 +71,23 @@ fn nesting_depth_is_checked_by_a_scan_before_parsing() {
     let _alone = alone();
     assert_eq!(MAX_DEPTH, 32);
     // 32 levels pass the scan and reach the schema (which wants a string there); 33 do not.
-    let m = input_error(&diagnose_json_str(&(nested_report(MAX_DEPTH, &"]".repeat(MAX_DEPTH - 1)) + "}"), None));
+    let m = input_error(&diagnose_json((nested_report(MAX_DEPTH, &"]".repeat(MAX_DEPTH - 1)) + "}").as_bytes(), None));
     assert!(m.starts_with("report does not match the probe-report schema"), "{m}");
-    let m = input_error(&diagnose_json_str(&(nested_report(MAX_DEPTH + 1, &"]".repeat(MAX_DEPTH)) + "}"), None));
+    let m = input_error(&diagnose_json((nested_report(MAX_DEPTH + 1, &"]".repeat(MAX_DEPTH)) + "}").as_bytes(), None));
     assert_eq!(m, "report is nested deeper than 32 levels");
 
     // Too deep *and* invalid JSON after the 33rd level: the depth is what is reported, so the parser never ran.
-    let m = input_error(&diagnose_json_str(&nested_report(MAX_DEPTH + 1, "@@ not json"), None));
+    let m = input_error(&diagnose_json(nested_report(MAX_DEPTH + 1, "@@ not json").as_bytes(), None));
     assert_eq!(m, "report is nested deeper than 32 levels");
 
     // A document that is all brackets, as large as allowed: the scan stops at level 33.
-    let (out, took) = timed(|| diagnose_json_str(&nested_report(MAX_REPORT_BYTES - 40, ""), None));
+    let (out, took) = timed(|| diagnose_json(nested_report(MAX_REPORT_BYTES - 40, "").as_bytes(), None));
     assert_eq!(input_error(&out), "report is nested deeper than 32 levels");
     assert!(took < Duration::from_millis(50), "deep refusal took {took:?}");
 
     // Brackets inside strings (escaped quotes too) are not nesting.
     let inside = format!(r#"{{"schema_version":1,"source":"\"{}"}}"#, "[{".repeat(1000));
-    assert_ok(&diagnose_json_str(&inside, None));
+    assert_ok(&diagnose_json(inside.as_bytes(), None));
 }
 
 #[test]
@@ -95,21 +95,18 @@ fn config_limits_in_the_wasm_adapter() {
     let _alone = alone();
     let report = r#"{"schema_version":1}"#;
     let big = format!(r#"{{"tool":"{}"}}"#, "a".repeat(MAX_REPORT_BYTES));
-    let m = input_error(&diagnose_json_str(report, Some(&big)));
+    let m = input_error(&diagnose_json(report.as_bytes(), Some(&big)));
     assert!(m.starts_with("config is too large") && m.contains(&format!("limit {MAX_REPORT_BYTES} bytes")), "{m}");
     let deep = format!(r#"{{"tool":{}"#, "[".repeat(MAX_DEPTH));
-    assert_eq!(input_error(&diagnose_json_str(report, Some(&deep))), "config is nested deeper than 32 levels");
-    assert_eq!(
-        input_error(&diagnose_json_bytes(report.as_bytes(), Some(&deep))),
-        "config is nested deeper than 32 levels"
-    );
-    assert_ok(&diagnose_json_str(report, Some(r#"{"network":"host"}"#)));
+    assert_eq!(input_error(&diagnose_json(report.as_bytes(), Some(&deep))), "config is nested deeper than 32 levels");
+    assert_eq!(input_error(&diagnose_json(report.as_bytes(), Some(&deep))), "config is nested deeper than 32 levels");
+    assert_ok(&diagnose_json(report.as_bytes(), Some(r#"{"network":"host"}"#)));
 }
 
 #[test]
 fn render_json_str_refuses_oversize_and_deep_diagnoses_before_parsing() {
     let _alone = alone();
-    let good = diagnose_json_str(r#"{"schema_version":1}"#, None);
+    let good = diagnose_json(r#"{"schema_version":1}"#.as_bytes(), None);
     for f in ["text", "markdown", "html", "json"] {
         let out = render_json_str(&good, f);
         assert!(!out.starts_with(r#"{"error""#), "{f}: {out:.200}");

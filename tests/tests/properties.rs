@@ -19,7 +19,7 @@ use nsdoctor_tests::{fixtures, load};
 use policy_core::config::{ContainerRuntime, Namespaces, NetworkMode, SandboxConfig, ServiceManager};
 use policy_core::fact::{Errno, Fact, Unavailable};
 use policy_core::report::*;
-use policy_core::{Diagnosis, diagnose, diagnose_json_str, render};
+use policy_core::{Diagnosis, diagnose, diagnose_json, render};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use proptest::test_runner::{Config, RngSeed};
@@ -800,7 +800,7 @@ proptest! {
         prop_assert_eq!(&json, &render::json(&d2));
         let report_json = serde_json::to_string(&r).unwrap();
         let cfg_json = cfg.as_ref().map(|c| serde_json::to_string(c).unwrap());
-        prop_assert_eq!(diagnose_json_str(&report_json, cfg_json.as_deref()), json);
+        prop_assert_eq!(diagnose_json(report_json.as_bytes(), cfg_json.as_deref()), json);
     }
 
     /// Permuting arrays whose order means nothing, and JSON key order, leaves the diagnosis byte-identical.
@@ -822,7 +822,7 @@ proptest! {
         // JSON key order (= insertion order of `steps[].data` and `apparmor.profiles_for_bwrap`).
         let mut text = String::new();
         json_shuffled(&serde_json::to_value(&r).unwrap(), &mut mix, &mut text);
-        let got = diagnose_json_str(&text, None);
+        let got = diagnose_json(text.as_bytes(), None);
         prop_assert!(got == want, "JSON keys shuffled:\n{}", diff(&want, &got));
     }
 
