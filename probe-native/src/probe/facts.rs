@@ -9,7 +9,7 @@ use std::path::Path;
 use policy_core::fact::Fact;
 use policy_core::report::{AppArmorFacts, Distro, Identity, Kernel, Lsm, Platform, ProcessState, SelinuxMode, Sysctls};
 
-use super::ladder::{fact_errno, io_errno};
+use super::evidence::{fact_errno, io_errno, unavailable};
 
 /// Reads a small text file.
 pub fn read(path: &str) -> Result<String, std::io::Error> {
@@ -22,16 +22,6 @@ pub fn read(path: &str) -> Result<String, std::io::Error> {
     f.take(1 << 20).read_to_end(&mut buf)?;
     String::from_utf8(buf)
         .map_err(|_| std::io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
-}
-
-/// An unavailable fact from an I/O error.
-pub fn unavailable<T>(path: &str, e: &std::io::Error) -> Fact<T> {
-    let reason = match e.kind() {
-        ErrorKind::NotFound => format!("{path} absent"),
-        ErrorKind::PermissionDenied => format!("{path} not readable"),
-        _ => format!("cannot read {path}"),
-    };
-    Fact::unavailable(&reason, Some(fact_errno(io_errno(e))))
 }
 
 fn text_fact(path: &str) -> Fact<String> {
