@@ -216,6 +216,17 @@ fn normalize_map(s: &str) -> String {
 
 /// The probed process's ids.
 pub fn identity() -> Identity {
+    let mut id = identity_ids();
+    if let Fact::Observed(uid) = id.uid {
+        id.user = user_name(uid);
+    }
+    id
+}
+
+/// The probed process's ids, without the user name: in a probe child, which sends them to the parent, the
+/// passwd lookup (NSS: nscd socket, nsswitch.conf, passwd) would delay the probe; the parent looks the name up
+/// with [`user_name`] meanwhile.
+pub fn identity_ids() -> Identity {
     let res = nix::unistd::getresuid();
     let resg = nix::unistd::getresgid();
     let mut groups: Vec<u32> =
@@ -233,12 +244,17 @@ pub fn identity() -> Identity {
             .map(|r| Fact::Observed(r.effective.as_raw()))
             .unwrap_or_else(|_| Fact::Observed(nix::unistd::getegid().as_raw())),
         groups: Fact::Observed(groups),
-        user: match nix::unistd::User::from_uid(uid) {
-            Ok(Some(u)) => Fact::Observed(u.name),
-            Ok(None) => Fact::unavailable("no passwd entry for this uid", None),
-            Err(e) => Fact::unavailable("passwd lookup failed", Some(fact_errno(e))),
-        },
+        user: Fact::NotProbed,
         probed_as: None,
+    }
+}
+
+/// The passwd name of a uid.
+pub fn user_name(uid: u32) -> Fact<String> {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => Fact::Observed(u.name),
+        Ok(None) => Fact::unavailable("no passwd entry for this uid", None),
+        Err(e) => Fact::unavailable("passwd lookup failed", Some(fact_errno(e))),
     }
 }
 

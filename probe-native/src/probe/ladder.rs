@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
-use nix::unistd::{ForkResult, Gid, Uid, getegid, geteuid};
+use nix::unistd::{Gid, Uid, getegid, geteuid};
 use policy_core::report::{Identity, ProcessState, Step, StepId, StepResult};
 use serde::{Deserialize, Serialize};
 
@@ -137,13 +137,17 @@ pub fn spawn(
     gate: Option<&mut child::Gate>,
 ) -> child::Spawned {
     child::spawn(1 << 20, gate, |fd| {
-        let mut l = Ladder { fd, fault: fault.clone(), timing };
+        // The fast path sends everything at its end, in one write: the parent wakes once, not twice a step. A
+        // child that dies on the way sends nothing, and the parent runs the full ladder, which streams.
+        let held = matches!(part, Part::Combined { .. }).then(Vec::new);
+        let mut l = Ladder { fd, fault: fault.clone(), timing, held };
         if let Err(e) = setup.apply() {
             l.send(&Msg::SetupFailed(e));
+            l.flush();
             return 3;
         }
         if want_context {
-            let ctx = Context { identity: facts::identity(), process: facts::process_state() };
+            let ctx = Context { identity: facts::identity_ids(), process: facts::process_state() };
             l.send(&Msg::Context(Box::new(ctx)));
         }
         match part {
@@ -158,6 +162,7 @@ pub fn spawn(
             Part::Combined { net } => {
                 combined(&mut l, net);
                 syscalls(&mut l);
+                l.flush();
             }
         }
         0
@@ -254,13 +259,24 @@ struct Ladder {
     fd: OwnedFd,
     fault: Fault,
     timing: Option<Instant>,
+    /// Messages held back until [`Ladder::flush`] (the fast path); `None` streams each at once.
+    held: Option<Vec<u8>>,
 }
 
 impl Ladder {
     fn send(&mut self, msg: &Msg) {
         if let Ok(mut line) = serde_json::to_vec(msg) {
             line.push(b'\n');
-            child::send(&self.fd, &line);
+            match &mut self.held {
+                Some(held) => held.extend_from_slice(&line),
+                None => child::send(&self.fd, &line),
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(held) = self.held.take() {
+            child::send(&self.fd, &held);
         }
     }
 
@@ -503,44 +519,29 @@ pub fn fast_path_held(r: &PartResult) -> bool {
         })
 }
 
-/// Forks pid 1 of the new pid namespace, which mounts proc and exits with 0 or the errno.
+/// Starts pid 1 of the new pid namespace, which mounts proc and exits with 0 or the errno.
 fn proc_mount_in_child(target: &str) -> (Result<(), (&'static str, Errno)>, Data) {
+    use nix::sys::wait::{WaitStatus, waitpid};
     let mut d = Data::new();
     d.insert("target".to_string(), target.to_string());
-    match fork_pid1() {
-        Err(e) => (Err(("fork", e)), d),
-        Ok(ForkResult::Child) => {
-            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-            let code = match mount(Some("proc"), target, Some("proc"), flags, None::<&str>) {
-                Ok(()) => 0,
-                Err(e) => e as i32,
-            };
-            child::exit_now(code)
-        }
-        Ok(ForkResult::Parent { child: pid }) => {
-            use nix::sys::wait::{WaitStatus, waitpid};
-            d.insert("pid1".to_string(), "forked".to_string());
-            loop {
-                match waitpid(pid, None) {
-                    Ok(WaitStatus::Exited(_, 0)) => return (Ok(()), d),
-                    Ok(WaitStatus::Exited(_, c)) => return (Err(("mount", Errno::from_raw(c))), d),
-                    Ok(WaitStatus::Signaled(_, s, _)) => {
-                        d.insert("killed_by".to_string(), s.as_str().to_string());
-                        return (Err(("mount", Errno::EINTR)), d);
-                    }
-                    Ok(_) | Err(Errno::EINTR) => continue,
-                    Err(e) => return (Err(("wait", e)), d),
-                }
+    let Ok(path) = std::ffi::CString::new(target) else { return (Err(("fork", Errno::EINVAL)), d) };
+    let pid = match sys::spawn_pid1_mounting_proc(&path) {
+        Ok(pid) => pid,
+        Err(e) => return (Err(("fork", e)), d),
+    };
+    d.insert("pid1".to_string(), "forked".to_string());
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, 0)) => return (Ok(()), d),
+            Ok(WaitStatus::Exited(_, c)) => return (Err(("mount", Errno::from_raw(c))), d),
+            Ok(WaitStatus::Signaled(_, s, _)) => {
+                d.insert("killed_by".to_string(), s.as_str().to_string());
+                return (Err(("mount", Errno::EINTR)), d);
             }
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return (Err(("wait", e)), d),
         }
     }
-}
-
-#[expect(unsafe_code, reason = "fork inside the single-threaded probe child, to become pid 1 of the new pid namespace")]
-fn fork_pid1() -> Result<ForkResult, Errno> {
-    // SAFETY: the probe child is single-threaded; the grandchild only calls mount and _exit.
-    unsafe { nix::unistd::fork() }
 }
 
 fn user_net(l: &mut Ladder) {

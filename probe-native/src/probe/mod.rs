@@ -211,8 +211,9 @@ pub fn gather(opts: &CheckOptions) -> Result<ProbeReport, Error> {
     let runner = Runner { setup: &setup, fault: &fault, timing: tm.t0, timeout };
     let full_parts = ladder::full_parts(probed_root);
     let first_parts = if opts.full { full_parts.to_vec() } else { vec![Part::Combined { net: config.needs_netns() }] };
-    // The children wait at a gate until all are forked (see `child::Gate`).
-    let mut gate = child::Gate::new();
+    // The children wait at a gate until all are forked (see `child::Gate`); a lone child needs none.
+    let lone = first_parts.len() == 1 && (opts.no_bwrap && opts.bwrap.is_none());
+    let mut gate = if lone { None } else { child::Gate::new() };
     let mut children: Vec<child::Spawned> = first_parts.iter().map(|p| runner.spawn(*p, gate.as_mut())).collect();
     let run_bwrap = !(opts.no_bwrap && opts.bwrap.is_none());
     let mut binaries = Vec::new();
@@ -251,6 +252,9 @@ pub fn gather(opts: &CheckOptions) -> Result<ProbeReport, Error> {
         facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str), aa_profile.as_deref());
     let distro = facts::distro();
     let sysctl = facts::sysctls();
+    // The probe children send their ids; the name of the probed uid is looked up here meanwhile.
+    let probed_uid = target.as_ref().map_or(euid, |t| t.uid).as_raw();
+    let probed_user = facts::user_name(probed_uid);
     tm.mark("facts");
 
     child::collect_all(&mut children, deadline);
@@ -337,6 +341,13 @@ pub fn gather(opts: &CheckOptions) -> Result<ProbeReport, Error> {
         Some(c) => (c.identity, c.process),
         None => (facts::identity(), facts::process_state()),
     };
+    if identity.user == Fact::NotProbed {
+        identity.user = match identity.uid {
+            Fact::Observed(uid) if uid == probed_uid => probed_user,
+            Fact::Observed(uid) => facts::user_name(uid),
+            _ => Fact::unavailable("the probe child sent no uid", None),
+        };
+    }
     identity.probed_as = target_spec.clone();
     process.chrooted = chrooted;
     lsm.landlock_abi = landlock_fact(&steps);
