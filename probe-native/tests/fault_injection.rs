@@ -624,6 +624,12 @@ fn full_run_changes_nothing_and_reaps_every_child() {
     run.probe.clear();
     let r = run.report();
     let r2 = Run::new("full-nobody").env("NSDOCTOR_TEST_MARK", &mark).probe(&["--as-user", "65534"]).report();
+    // The fast path too, with the replays and as another user.
+    let mut fast = Run::new("fast").env("NSDOCTOR_TEST_MARK", &mark);
+    fast.probe.clear();
+    assert_eq!(made_in_one_call(&fast.lib_report(false)), [StepId::Netns, StepId::Mountns, StepId::FlagUserNet]);
+    let fast = Run::new("fast-nobody").env("NSDOCTOR_TEST_MARK", &mark).probe(&["--as-user", "65534"]);
+    assert!(!made_in_one_call(&fast.lib_report(false)).is_empty());
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(processes_with_marker(&mark), Vec::<u32>::new());
     let after = host_snapshot();

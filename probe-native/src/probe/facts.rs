@@ -69,11 +69,29 @@ fn selinux_active() -> bool {
 
 /// The AppArmor label of this process: `/proc/self/attr/apparmor/current` (LSM stacking, 5.8+), else
 /// `/proc/self/attr/current` unless SELinux owns it.
-pub fn own_apparmor_label() -> Result<String, String> {
+pub fn own_apparmor_label() -> Result<String, LabelUnreadable> {
     apparmor_label_at("/proc/self").map_err(|(path, e)| match e {
-        Some(e) => format!("{path}: {}", fact_errno(io_errno(&e)).name),
-        None => format!("{path} belongs to SELinux"),
+        Some(e) => LabelUnreadable::Read { path, errno: fact_errno(io_errno(&e)) },
+        None => LabelUnreadable::Selinux { path },
     })
+}
+
+/// Why our AppArmor label could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelUnreadable {
+    /// Reading the procattr file failed.
+    Read { path: String, errno: policy_core::fact::Errno },
+    /// The only procattr file is SELinux's.
+    Selinux { path: String },
+}
+
+impl std::fmt::Display for LabelUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelUnreadable::Read { path, errno } => write!(f, "{path}: {}", errno.name),
+            LabelUnreadable::Selinux { path } => write!(f, "{path} belongs to SELinux"),
+        }
+    }
 }
 
 /// Another process's AppArmor label with its mode (`steam (complain)`), read as ours is.
@@ -170,11 +188,14 @@ pub fn process_state() -> ProcessState {
     let status = read("/proc/self/status");
     let apparmor_label = match own_apparmor_label() {
         Ok(l) => Fact::Observed(l),
-        Err(reason) => {
-            let errno = if reason.ends_with("EINVAL") { Some(policy_core::fact::Errno::named("EINVAL")) } else { None };
-            let reason = if errno.is_some() { format!("{reason} (no LSM provides a process label)") } else { reason };
-            Fact::Unavailable(policy_core::fact::Unavailable { errno, reason })
+        // EINVAL: no LSM provides a process label.
+        Err(e @ LabelUnreadable::Read { errno: policy_core::fact::Errno { number: libc::EINVAL, .. }, .. }) => {
+            Fact::Unavailable(policy_core::fact::Unavailable {
+                errno: Some(policy_core::fact::Errno::named("EINVAL")),
+                reason: format!("{e} (no LSM provides a process label)"),
+            })
         }
+        Err(e) => Fact::Unavailable(policy_core::fact::Unavailable { errno: None, reason: e.to_string() }),
     };
     let selinux_context = if selinux_active() {
         match read("/proc/self/attr/current") {

@@ -330,7 +330,7 @@ fn record_userns_view(d: &mut Data) {
             d.insert("label".to_string(), l);
         }
         Err(e) => {
-            d.insert("label_unavailable".to_string(), e);
+            d.insert("label_unavailable".to_string(), e.to_string());
         }
     }
     if let Some(cap) = facts::status_field("CapEff") {
