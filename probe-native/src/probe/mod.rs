@@ -9,12 +9,12 @@ mod config;
 mod evidence;
 mod exec;
 mod facts;
-pub(crate) mod filter;
+mod filter;
 mod json5;
 mod ladder;
 mod netlink;
 mod sys;
-pub(crate) mod syscalls;
+mod syscalls;
 mod unit;
 mod user;
 
