@@ -152,6 +152,11 @@ impl Run {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report JSON: {e}"));
+        let errors: Vec<String> =
+            report_schema().iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "the report breaks schemas/probe-report.schema.json: {errors:?}");
         let report = policy_core::input::parse_report(&out.stdout)
             .unwrap_or_else(|e| panic!("report: {e}\n{}", String::from_utf8_lossy(&out.stdout)));
         assert_eq!(
@@ -723,6 +728,14 @@ fn config_discovery_codex_openclaw_and_flags() {
     assert_eq!(r.config.tool, "openclaw");
     assert_eq!(r.config.network, NetworkMode::Bridge);
     assert!(r.config_source.as_deref().is_some_and(|s| s.ends_with(".openclaw/openclaw.json")));
+}
+
+/// The committed probe-report schema.
+fn report_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/probe-report.schema.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap_or_else(|e| panic!("schema JSON: {e}")))
+        .unwrap_or_else(|e| panic!("schema: {e}"))
 }
 
 /// Each step's outcome (errno, `ok`, or the skip reason) in report order.
