@@ -23,11 +23,18 @@
 //!
 //! Every namespace call runs in a forked child (namespaces are per process and irreversible, and
 //! `unshare(CLONE_NEWUSER)` refuses a multi-threaded caller); the calling process only forks, reads `/proc`,
-//! `/sys` and `/etc`, and waits. Nothing on the host changes. A probe takes a few milliseconds on a healthy host:
-//! one child makes the sandbox's namespaces in one call, as bwrap does, and that is the whole ladder. When
-//! that fails, or with [`CheckOptions::full`], the full ladder runs (each namespace alone, the flags without a
-//! user namespace as root, loopback in a plain user+net namespace) so the report carries the evidence that
-//! names the cause.
+//! `/sys` and `/etc`, and waits. Nothing on the host changes, and every child is reaped before a call returns.
+//!
+//! On a healthy host a probe takes a few milliseconds: one child makes the sandbox's namespaces in one call, as
+//! bwrap does (user, mount, pid, and network unless the sandbox keeps the host or bridge network), maps its ids,
+//! mounts, starts pid 1 to mount proc and brings loopback up; when all of that works, that is the report. When
+//! a step of it fails, or with [`CheckOptions::full`], the full ladder runs (each namespace alone, the flags
+//! without a user namespace as root, loopback in a plain user+net namespace), so the report carries the evidence
+//! that names the cause. A child that hangs is killed at the timeout; a hang on the fast path is then followed by
+//! the full ladder, so a hung host takes up to twice the timeout.
+//!
+//! [`Error`] is for a probe that could not run as asked (the command exits 2 with its message); a host that
+//! cannot run the sandbox is an `Ok` diagnosis with [`Verdict::Blocked`] (the command exits 1).
 //!
 //! The children are forked from the calling thread. In a multi-threaded caller a child starts with only that
 //! thread and runs its probe code right after `fork`, so another thread holding a lock the child needs (other
