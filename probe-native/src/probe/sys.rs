@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 #[expect(unsafe_code, reason = "clone3 has no libc or nix wrapper")]
 pub fn clone3_null_size0() -> Errno {
     // SAFETY: the pointer is null and the size 0; the kernel checks the size first and fails without reading
-    // memory or creating a task. Should it ever succeed, a success is reported as an unknown errno below.
+    // memory or creating a process. Should it ever succeed, a success is reported as an unknown errno below.
     let r = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<libc::c_void>(), 0usize) };
     if r < 0 { Errno::last() } else { Errno::UnknownErrno }
 }
@@ -47,17 +47,17 @@ pub fn spawn_pid1_mounting_proc(target: &CStr) -> Result<Pid, Errno> {
     let top = top.wrapping_sub(top as usize % 16);
     let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
     // SAFETY: `pid1_mount_proc` only makes raw syscalls on the given stack and returns; CLONE_VFORK keeps this
-    // thread (and with it `stack` and `target`) suspended until that task has exited.
+    // thread (and with it `stack` and `target`) suspended until that child has exited.
     let pid = unsafe { libc::clone(pid1_mount_proc, top.cast(), flags, target.as_ptr().cast_mut().cast()) };
     drop(stack);
     if pid < 0 { Err(Errno::last()) } else { Ok(Pid::from_raw(pid)) }
 }
 
-/// The body of [`spawn_pid1_mounting_proc`]'s task: no allocation, no Rust runtime state (it shares the
+/// The body of [`spawn_pid1_mounting_proc`]'s child: no allocation, no Rust runtime state (it shares the
 /// caller's memory), only syscalls; its return value is its exit status.
-#[expect(unsafe_code, reason = "raw prctl and mount in a CLONE_VM task")]
+#[expect(unsafe_code, reason = "raw prctl and mount in a CLONE_VM child")]
 extern "C" fn pid1_mount_proc(target: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes no pointers: the task dies with the probe child.
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes no pointers: pid 1 dies with the probe child.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
     let flags = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
     // SAFETY: `target` is the NUL-terminated path the caller keeps alive while it waits (CLONE_VFORK); the
