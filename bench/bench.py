@@ -32,9 +32,12 @@ BWRAP = ["bwrap", "--unshare-user", "--unshare-net", "--ro-bind", "/", "/", "tru
 
 # The budgets bench/check enforces. Documented, with the measurements behind them, in bench/README.md.
 BUDGETS = {
-    # nsdoctor check --no-bwrap (every ladder step, every static fact, diagnose, render) against
-    # `unshare --user --map-root-user --net true`, as root: median of per-round median ratios.
-    "check_vs_unshare": 3.0,
+    # nsdoctor check --no-bwrap (on this healthy host the fast path: one child makes the sandbox's user, net,
+    # mount and pid namespaces in one call, maps ids, mounts, brings loopback up; every static fact, diagnose,
+    # render) against `unshare --user --map-root-user --net true`, as root: median of per-round median ratios.
+    # Measured 1.65-1.8x quiet, 2.0x with the machine shared; target 1.5x (bench/README.md says where the rest
+    # goes).
+    "check_vs_unshare": 2.2,
     # ... and against `bwrap --unshare-user --unshare-net --ro-bind / / true`.
     "check_vs_bwrap": 2.5,
     # Peak RSS of `nsdoctor check --no-bwrap` (max over runs), MiB.
@@ -174,7 +177,8 @@ def fastest_sample_ns(group):
     For pure computation the fastest sample is the cost of the code; slower samples add the time other
     processes took from this one (on the 2-core CI machine a busy neighbour inflates the typical figure by
     up to 2x while the fastest sample moves by a few per cent)."""
-    files = sorted((ROOT / "target" / "criterion" / group).glob("*/new/sample.json"), key=lambda p: p.stat().st_mtime)
+    # Criterion writes under the Cargo target directory, which CARGO_TARGET_DIR may move.
+    files = sorted((target_dir() / "criterion" / group).glob("*/new/sample.json"), key=lambda p: p.stat().st_mtime)
     if not files:
         sys.exit(f"bench: criterion left no samples for `{group}`")
     data = json.loads(files[-1].read_text())

@@ -6,26 +6,33 @@ use policy_core::input::{self, MAX_ERROR_TEXT_BYTES, MAX_REPORT_BYTES};
 use policy_core::summary::Summary;
 use policy_core::{Diagnosis, api, render};
 
+use crate::exit::{Exit, Failure};
 use crate::{
     CheckArgs, ColorChoice, DiagnoseArgs, ExplainArgs, ExplainFormat, Format, OutputArgs, ProbeCmdArgs, RulesArgs,
     SchemaArgs, SummarizeArgs, SummaryFormat,
 };
 
 /// Reads a file or `-` (stdin), refusing more than `limit` bytes without reading them all.
-pub fn read_input(path: &str, limit: usize) -> Result<Vec<u8>, String> {
+pub fn read_input(path: &str, limit: usize) -> Result<Vec<u8>, Failure> {
     let mut buf = Vec::new();
     let cap = (limit as u64).saturating_add(1);
     let res = if path == "-" {
         std::io::stdin().lock().take(cap).read_to_end(&mut buf)
     } else {
-        let f = std::fs::File::open(path).map_err(|e| format!("cannot open `{path}`: {e}"))?;
+        let f = std::fs::File::open(path).map_err(|source| Failure::Open { path: path.to_string(), source })?;
         f.take(cap).read_to_end(&mut buf)
     };
-    res.map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    res.map_err(|source| Failure::Read { path: path.to_string(), source })?;
     if buf.len() > limit {
-        return Err(format!("`{path}` is too large (more than {limit} bytes)"));
+        return Err(Failure::TooLarge { path: path.to_string(), limit });
     }
     Ok(buf)
+}
+
+/// A config file's sandbox config.
+fn read_config(path: &str) -> Result<policy_core::SandboxConfig, Failure> {
+    input::parse_config(&read_input(path, MAX_REPORT_BYTES)?)
+        .map_err(|source| Failure::Invalid { path: path.to_string(), source })
 }
 
 fn use_color(choice: ColorChoice) -> bool {
@@ -40,18 +47,19 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn emit(text: &str) -> Result<(), String> {
+fn emit(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write output: {e}")),
+        Err(e) => Err(Failure::Output(e)),
     }
 }
 
-/// Renders a diagnosis and returns the exit code (1 when blocked).
-pub fn print_diagnosis(d: &Diagnosis, out: &OutputArgs) -> Result<u8, String> {
+/// Renders a diagnosis and returns the exit code (1 when blocked). Generic in its result so that callers still
+/// returning a raw code and a text error use it as well.
+pub fn print_diagnosis<C: From<Exit>, E: From<Failure>>(d: &Diagnosis, out: &OutputArgs) -> Result<C, E> {
     let text = match out.format {
         Format::Text => render::text(d, use_color(out.color)),
         Format::Markdown => render::markdown(d),
@@ -60,7 +68,7 @@ pub fn print_diagnosis(d: &Diagnosis, out: &OutputArgs) -> Result<u8, String> {
         Format::Prometheus => render::prometheus(d),
     };
     emit(&text)?;
-    Ok(if d.verdict == policy_core::Verdict::Blocked { 1 } else { 0 })
+    Ok(Exit::of(d).into())
 }
 
 pub fn diagnose(a: &DiagnoseArgs) -> Result<u8, String> {
@@ -115,10 +123,9 @@ pub fn schema(a: &SchemaArgs) -> Result<u8, String> {
     print_answer(api::Call::Schema { name: &a.name, docs: None })
 }
 
-pub fn check(a: &CheckArgs) -> Result<u8, String> {
+pub fn check(a: &CheckArgs) -> Result<Exit, Failure> {
     let started = std::time::Instant::now();
-    let report = crate::probe_cli::run_probe(&a.probe)?;
-    let d = policy_core::diagnose(&report, None);
+    let d = nsdoctor::check(&a.probe.options(a.full))?;
     if let Some(dir) = &a.textfile {
         write_textfile(dir, &d, started.elapsed())?;
     }
@@ -128,7 +135,7 @@ pub fn check(a: &CheckArgs) -> Result<u8, String> {
 /// The textfile collector's file: the diagnosis's gauges plus when this run ended and how long it took (what a
 /// fleet alerts on for staleness and cost; the only output with a clock in it, because it is asked for).
 /// Written to a temporary file in the same directory and renamed, so the collector never reads half a file.
-fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duration) -> Result<(), String> {
+fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duration) -> Result<(), Failure> {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_secs_f64()).unwrap_or(0.0);
     let text = render::prometheus_run(d, now, took.as_secs_f64());
@@ -140,9 +147,9 @@ fn write_textfile(dir: &std::path::Path, d: &Diagnosis, took: std::time::Duratio
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
         std::fs::rename(&tmp, &dest)
     };
-    write().map_err(|e| {
+    write().map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", dest.display())
+        Failure::WriteFile { path: dest, source }
     })
 }
 
@@ -155,20 +162,21 @@ fn state_dir() -> std::path::PathBuf {
 }
 
 /// Root, and not through a set-uid bit: the fix changes the host.
-fn require_root(what: &str) -> Result<(), String> {
+fn require_root(what: &str) -> Result<(), Failure> {
     let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
     if uid != euid {
-        return Err(format!("refusing {what} set-uid (uid {uid}, euid {euid})"));
+        return Err(Failure::Refused(format!("refusing {what} set-uid (uid {uid}, euid {euid})")));
     }
     if !euid.is_root() {
-        return Err(format!("{what} needs root: run it with sudo"));
+        return Err(Failure::Refused(format!("{what} needs root: run it with sudo")));
     }
     Ok(())
 }
 
 /// Runs the recorded script with `arg` (`""` applies, `--undo` undoes) and returns its exit status.
-fn run_script(script: &std::path::Path, arg: &str) -> Result<u8, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find nsdoctor's own path: {e}"))?;
+fn run_script(script: &std::path::Path, arg: &str) -> Result<Exit, Failure> {
+    let exe =
+        std::env::current_exe().map_err(|source| Failure::Spawn { what: "cannot find nsdoctor's own path", source })?;
     let mut cmd = std::process::Command::new("sh");
     cmd.arg(script);
     if !arg.is_empty() {
@@ -178,11 +186,11 @@ fn run_script(script: &std::path::Path, arg: &str) -> Result<u8, String> {
         .env("NSDOCTOR", exe)
         .env("NSDOCTOR_STATE_DIR", state_dir())
         .status()
-        .map_err(|e| format!("cannot run sh: {e}"))?;
-    Ok(if status.success() { 0 } else { 1 })
+        .map_err(|source| Failure::Spawn { what: "cannot run sh", source })?;
+    Ok(if status.success() { Exit::Ok } else { Exit::Blocked })
 }
 
-pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
+pub fn fix(a: &crate::FixArgs) -> Result<Exit, Failure> {
     use policy_core::fix::{self, NoPlan};
     let state = state_dir();
     let script_path = state.join("fix.sh");
@@ -190,15 +198,15 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
         require_root("fix --undo")?;
         if !state.join("undo").join("manifest").exists() || !script_path.exists() {
             eprintln!("nsdoctor fix: nothing to undo");
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
         return run_script(&script_path, "--undo");
     }
     if a.apply {
         if !a.yes {
-            return Err(
-                "refusing to change this host without --yes (run without --apply to read the script first)".to_string()
-            );
+            return Err(Failure::Refused(
+                "refusing to change this host without --yes (run without --apply to read the script first)".to_string(),
+            ));
         }
         require_root("fix --apply")?;
     }
@@ -209,14 +217,13 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
         probe.as_user = std::env::var("SUDO_UID").ok().filter(|u| !u.is_empty() && u != "0");
     }
     let report = match &a.report {
-        Some(p) => input::parse_report(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?,
-        None => crate::probe_cli::run_probe(&probe)?,
+        Some(p) => input::parse_report(&read_input(p, MAX_REPORT_BYTES)?)
+            .map_err(|source| Failure::Invalid { path: p.clone(), source })?,
+        None => nsdoctor::probe(&probe.options(false))?,
     };
     // A saved report with --config: the fix for that sandbox config (a probe already applied it).
     let config = match (&a.report, &a.probe.config) {
-        (Some(_), Some(p)) => {
-            Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?)
-        }
+        (Some(_), Some(p)) => Some(read_config(p)?),
         _ => None,
     };
     let d = policy_core::diagnose(&report, config.as_ref());
@@ -224,14 +231,14 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
         Ok(p) => p,
         Err(NoPlan::NothingToFix) => {
             eprintln!("nsdoctor fix: {}", NoPlan::NothingToFix.message());
-            return Ok(0);
+            return Ok(Exit::Ok);
         }
-        Err(e) if a.apply => return Err(e.message()),
+        Err(e) if a.apply => return Err(Failure::NoPlan(e.message())),
         Err(e) => {
             // Printed only: the artifacts and how to verify them, as comments; blocked, so exit 1.
             eprintln!("nsdoctor fix: {}", e.message());
             emit(&fix::manual_text(&d, &e))?;
-            return Ok(1);
+            return Ok(Exit::Blocked);
         }
     };
     let script = fix::script(&plan);
@@ -241,21 +248,24 @@ pub fn fix(a: &crate::FixArgs) -> Result<u8, String> {
             crate::FixFormat::Json => fix::plan_json(&plan, &script),
         };
         emit(&text)?;
-        return Ok(0);
+        return Ok(Exit::Ok);
     }
-    std::fs::create_dir_all(&state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
-    std::fs::write(&script_path, &script).map_err(|e| format!("cannot write {}: {e}", script_path.display()))?;
+    std::fs::create_dir_all(&state).map_err(|source| Failure::CreateDir { path: state.clone(), source })?;
+    std::fs::write(&script_path, &script).map_err(|source| Failure::WriteFile { path: script_path.clone(), source })?;
     run_script(&script_path, "")
 }
 
-pub fn probe(a: &ProbeCmdArgs) -> Result<u8, String> {
-    let report = crate::probe_cli::run_probe(&a.probe)?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| format!("cannot encode report: {e}"))? + "\n";
+/// `nsdoctor probe`: always the full ladder, so a report meant for upload carries every step's evidence.
+pub fn probe(a: &ProbeCmdArgs) -> Result<Exit, Failure> {
+    let report = nsdoctor::probe(&a.probe.options(true))?;
+    let json = serde_json::to_string_pretty(&report).map_err(Failure::Encode)? + "\n";
     match &a.output {
-        Some(path) => std::fs::write(path, json).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, json).map_err(|source| Failure::WriteReport { path: path.clone(), source })?
+        }
         None => emit(&json)?,
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// How `summarize` names stdin in `FILE:LINE` error sources.
@@ -415,11 +425,8 @@ fn summarize_document(
 /// `nsdoctor summarize FILE… | -`: exit 2 when no input held a valid report (one line on stderr, nothing on
 /// stdout), else the summary and exit 1 when any report is blocked, 0 otherwise. Invalid inputs are counted
 /// and listed in the summary and noted in one stderr line; they do not change the exit code.
-pub fn summarize(a: &SummarizeArgs) -> Result<u8, String> {
-    let config = match &a.config {
-        Some(p) => Some(input::parse_config(&read_input(p, MAX_REPORT_BYTES)?).map_err(|e| format!("{p}: {e}"))?),
-        None => None,
-    };
+pub fn summarize(a: &SummarizeArgs) -> Result<Exit, Failure> {
+    let config = a.config.as_deref().map(read_config).transpose()?;
     let mut summary = Summary::default();
     for path in &a.inputs {
         summarize_input(path, config.as_ref(), &mut summary);
@@ -427,13 +434,11 @@ pub fn summarize(a: &SummarizeArgs) -> Result<u8, String> {
     let first_error =
         summary.error_samples().first().map(|e| format!("; first: {}: {}", e.source, e.message)).unwrap_or_default();
     if summary.reports() == 0 {
-        return Err(format!(
-            "no valid report in {} input{} ({} input error{}{first_error})",
-            a.inputs.len(),
-            if a.inputs.len() == 1 { "" } else { "s" },
-            summary.input_errors(),
-            if summary.input_errors() == 1 { "" } else { "s" },
-        ));
+        return Err(Failure::NoValidReport {
+            inputs: a.inputs.len(),
+            errors: summary.input_errors(),
+            first: first_error,
+        });
     }
     let text = match a.format {
         SummaryFormat::Text => summary.text(),
@@ -450,5 +455,5 @@ pub fn summarize(a: &SummarizeArgs) -> Result<u8, String> {
             crate::one_line(&first_error)
         );
     }
-    Ok(if summary.verdicts().blocked > 0 { 1 } else { 0 })
+    Ok(if summary.verdicts().blocked > 0 { Exit::Blocked } else { Exit::Ok })
 }

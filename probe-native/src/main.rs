@@ -4,9 +4,12 @@
 //! was a valid report, else 1 when any report is blocked).
 
 mod commands;
+mod exit;
 mod probe_cli;
 
 use std::process::ExitCode;
+
+use exit::{Exit, Failure};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -88,6 +91,10 @@ pub struct CheckArgs {
     /// atomically (node_exporter's textfile collector directory).
     #[arg(long, value_name = "DIR")]
     pub textfile: Option<std::path::PathBuf>,
+    /// Run the full ladder even when the sandbox's namespaces come up at the first try (every step alone, as
+    /// `nsdoctor probe` does); by default a healthy host is checked with the sandbox's own setup only.
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -200,27 +207,29 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
             let _ = e.print();
-            return ExitCode::from(code);
+            return code.into();
         }
     };
+    // The subcommands that still report a raw code and a text error.
+    let raw = |r: Result<u8, String>| r.map(Exit::from_code).map_err(Failure::Message);
     let result = match cli.command {
         None => commands::check(&cli.check),
         Some(Command::Check(a)) => commands::check(&a),
         Some(Command::Probe(a)) => commands::probe(&a),
-        Some(Command::Diagnose(a)) => commands::diagnose(&a),
+        Some(Command::Diagnose(a)) => raw(commands::diagnose(&a)),
         Some(Command::Summarize(a)) => commands::summarize(&a),
-        Some(Command::Explain(a)) => commands::explain(&a),
-        Some(Command::Rules(a)) => commands::rules(&a),
-        Some(Command::Schema(a)) => commands::schema(&a),
+        Some(Command::Explain(a)) => raw(commands::explain(&a)),
+        Some(Command::Rules(a)) => raw(commands::rules(&a)),
+        Some(Command::Schema(a)) => raw(commands::schema(&a)),
         Some(Command::Fix(a)) => commands::fix(&a),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
-        Err(msg) => {
-            eprintln!("nsdoctor: {}", one_line(&msg));
-            ExitCode::from(2)
+        Ok(code) => code.into(),
+        Err(failure) => {
+            eprintln!("nsdoctor: {}", one_line(&failure.to_string()));
+            Exit::Usage.into()
         }
     }
 }

@@ -1,12 +1,9 @@
-//! Probe options and the entry point that gathers a `ProbeReport` on this host.
+//! The probe options of `check`, `probe` and `fix`, as the library's [`nsdoctor::CheckOptions`].
 
-#[path = "probe/mod.rs"]
-mod probe;
-
+use std::path::PathBuf;
 use std::time::Duration;
 
-use policy_core::ProbeReport;
-use policy_core::config::NetworkMode;
+use nsdoctor::NetworkMode;
 
 /// The network the sandbox gives its commands.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,22 +51,24 @@ pub struct ProbeArgs {
     pub timeout: Option<u64>,
 }
 
-/// Probes this host.
-pub fn run_probe(args: &ProbeArgs) -> Result<ProbeReport, String> {
-    let opts = probe::Options {
-        as_user: args.as_user.clone(),
-        unit: args.unit.clone(),
-        network: args.network.map(|n| match n {
+impl ProbeArgs {
+    /// The library's options for these arguments; `full` runs the whole ladder even on a healthy host.
+    pub fn options(&self, full: bool) -> nsdoctor::CheckOptions {
+        let mut o = nsdoctor::CheckOptions::default();
+        o.as_user = self.as_user.clone();
+        o.unit = self.unit.clone();
+        o.network = self.network.map(|n| match n {
             NetworkArg::None => NetworkMode::None,
             NetworkArg::Bridge => NetworkMode::Bridge,
             NetworkArg::Host => NetworkMode::Host,
-        }),
-        bwrap: args.bwrap.clone(),
-        no_bwrap: args.no_bwrap,
-        timeout: Duration::from_secs(args.timeout.unwrap_or(5)),
-        config_file: args.config.clone(),
-        apparmor_profile: args.apparmor_profile.clone(),
-        parent_pid: args.parent_pid,
-    };
-    probe::gather(&opts)
+        });
+        o.bwrap = self.bwrap.as_ref().map(PathBuf::from);
+        o.no_bwrap = self.no_bwrap;
+        o.timeout = Duration::from_secs(self.timeout.unwrap_or(5));
+        o.config = self.config.as_ref().map(PathBuf::from);
+        o.apparmor_profile = self.apparmor_profile.clone();
+        o.parent_pid = self.parent_pid;
+        o.full = full;
+        o
+    }
 }

@@ -172,3 +172,22 @@ fn a_missing_bwrap_is_named_not_left_unexplained() {
     assert!(v["findings"][0]["summary"].as_str().unwrap().contains("/opt/none/bwrap"));
     assert_eq!(v["findings"][0]["remediations"][0]["id"], "install-bubblewrap");
 }
+
+#[test]
+fn probe_side_errors_exit_2_with_one_line() {
+    let missing = "/nonexistent/sandbox-config.json";
+    assert_input_error(&["check", "--no-bwrap", "--config", missing], b"", "missing --config");
+    let (out, _) = nsdoctor(&["check", "--no-bwrap", "--config", missing], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with(&format!("nsdoctor: cannot read --config `{missing}`: ")), "{err}");
+    let bad = std::env::temp_dir().join(format!("nsdoctor-bad-config-{}.json", std::process::id()));
+    std::fs::write(&bad, b"{\"network\": \"sideways\"}").unwrap_or_else(|e| panic!("{e}"));
+    let bad_s = bad.display().to_string();
+    assert_input_error(&["check", "--full", "--no-bwrap", "--config", &bad_s], b"", "invalid --config");
+    let _ = std::fs::remove_file(&bad);
+    assert_input_error(&["check", "--no-bwrap", "--parent-pid", "4000000000"], b"", "no such --parent-pid");
+    let (out, _) = nsdoctor(&["probe", "--no-bwrap", "--output", "/nonexistent/dir/report.json"], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("nsdoctor: cannot write `/nonexistent/dir/report.json`: "), "{err}");
+}

@@ -18,6 +18,7 @@ use policy_core::{Cause, Verdict};
 
 const NSDOCTOR: &str = env!("CARGO_BIN_EXE_nsdoctor");
 const FAULTWRAP: &str = env!("CARGO_BIN_EXE_nsd-faultwrap");
+const LIBPROBE: &str = env!("CARGO_BIN_EXE_nsd-libprobe");
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -132,6 +133,39 @@ impl Run {
     fn report(&self) -> ProbeReport {
         self.report_of(NSDOCTOR)
     }
+    /// The report of the library's `nsdoctor::probe` under the same wrapper and options: the fast path, or
+    /// with `full` the full ladder (`nsdoctor probe` always runs the full ladder).
+    fn lib_report(&self, full: bool) -> ProbeReport {
+        let mut cmd = Command::new(FAULTWRAP);
+        clean(&mut cmd, &self.home);
+        cmd.args(&self.wrap).arg("--").arg(LIBPROBE).args(&self.probe);
+        if full {
+            cmd.arg("--full");
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("spawn nsd-faultwrap: {e}"));
+        assert!(
+            out.status.success(),
+            "nsd-libprobe failed: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("report JSON: {e}"));
+        let errors: Vec<String> =
+            report_schema().iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "the report breaks schemas/probe-report.schema.json: {errors:?}");
+        let report = policy_core::input::parse_report(&out.stdout)
+            .unwrap_or_else(|e| panic!("report: {e}\n{}", String::from_utf8_lossy(&out.stdout)));
+        assert_eq!(
+            report.steps.iter().map(|s| s.id).collect::<Vec<_>>(),
+            nsdoctor::LADDER_STEPS,
+            "every step once, in the ladder's order"
+        );
+        report
+    }
 }
 
 impl Drop for Run {
@@ -164,24 +198,13 @@ fn assert_all_ok(r: &ProbeReport, ids: &[StepId]) {
     }
 }
 
-const LADDER: [StepId; 16] = [
-    StepId::Userns,
-    StepId::Setgroups,
-    StepId::UidMap,
-    StepId::GidMap,
-    StepId::Netns,
-    StepId::Mountns,
-    StepId::MountSlave,
-    StepId::MountTmpfs,
-    StepId::Pidns,
-    StepId::ProcMount,
-    StepId::FlagUserNet,
-    StepId::NetlinkSocket,
-    StepId::NetlinkNewaddr,
-    StepId::NetlinkNewlink,
-    StepId::Clone3,
-    StepId::Landlock,
-];
+/// The steps only root runs: each namespace flag without a user namespace.
+const ROOT_ONLY: [StepId; 3] = [StepId::FlagNet, StepId::FlagMnt, StepId::FlagPid];
+
+/// The ladder's steps that run for every caller.
+fn ladder() -> Vec<StepId> {
+    nsdoctor::LADDER_STEPS.iter().copied().filter(|id| !ROOT_ONLY.contains(id)).collect()
+}
 
 /// Processes whose environment carries `marker` (children inherit it): must be none after a run.
 fn processes_with_marker(marker: &str) -> Vec<u32> {
@@ -208,8 +231,8 @@ fn marker(name: &str) -> String {
 fn healthy_host_as_root_all_steps_ok() {
     require_root!();
     let r = Run::new("healthy-root").report();
-    assert_all_ok(&r, &LADDER);
-    assert_all_ok(&r, &[StepId::FlagNet, StepId::FlagMnt, StepId::FlagPid]);
+    assert_all_ok(&r, &ladder());
+    assert_all_ok(&r, &ROOT_ONLY);
     assert_eq!(data(&r, StepId::Clone3, "errno"), Some("EINVAL"));
     assert_eq!(data(&r, StepId::NetlinkNewaddr, "nlmsg_error"), Some("0"));
     assert!(data(&r, StepId::Userns, "cap_eff").is_some());
@@ -226,7 +249,7 @@ fn healthy_host_as_user_65534_ok() {
     assert_eq!(r.identity.uid, Fact::Observed(65534));
     assert_eq!(r.identity.probed_as.as_deref(), Some("65534"));
     assert_eq!(data(&r, StepId::UidMap, "content"), Some("65534 65534 1"));
-    assert_all_ok(&r, &LADDER);
+    assert_all_ok(&r, &ladder());
     assert!(matches!(r.step(StepId::FlagNet).map(|s| &s.result), Some(StepResult::Skipped { .. })));
     assert_eq!(policy_core::diagnose(&r, None).verdict, Verdict::Ok, "{:?}", top_cause(&r));
     // `check` exits 0 on a healthy host.
@@ -606,6 +629,12 @@ fn full_run_changes_nothing_and_reaps_every_child() {
     run.probe.clear();
     let r = run.report();
     let r2 = Run::new("full-nobody").env("NSDOCTOR_TEST_MARK", &mark).probe(&["--as-user", "65534"]).report();
+    // The fast path too, with the replays and as another user.
+    let mut fast = Run::new("fast").env("NSDOCTOR_TEST_MARK", &mark);
+    fast.probe.clear();
+    assert_eq!(made_in_one_call(&fast.lib_report(false)), [StepId::Netns, StepId::Mountns, StepId::FlagUserNet]);
+    let fast = Run::new("fast-nobody").env("NSDOCTOR_TEST_MARK", &mark).probe(&["--as-user", "65534"]);
+    assert!(!made_in_one_call(&fast.lib_report(false)).is_empty());
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(processes_with_marker(&mark), Vec::<u32>::new());
     let after = host_snapshot();
@@ -699,4 +728,97 @@ fn config_discovery_codex_openclaw_and_flags() {
     assert_eq!(r.config.tool, "openclaw");
     assert_eq!(r.config.network, NetworkMode::Bridge);
     assert!(r.config_source.as_deref().is_some_and(|s| s.ends_with(".openclaw/openclaw.json")));
+}
+
+/// The committed probe-report schema.
+fn report_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/probe-report.schema.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap_or_else(|e| panic!("schema JSON: {e}")))
+        .unwrap_or_else(|e| panic!("schema: {e}"))
+}
+
+/// Each step's outcome (errno, `ok`, or the skip reason) in report order.
+fn outcomes(r: &ProbeReport) -> Vec<(StepId, String)> {
+    r.steps.iter().map(|s| (s.id, errno(r, s.id))).collect()
+}
+
+/// The steps the fast path's single call made (a full ladder has none).
+fn made_in_one_call(r: &ProbeReport) -> Vec<StepId> {
+    r.steps.iter().filter(|s| s.data.contains_key("made_by")).map(|s| s.id).collect()
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_fast_path_that_fails_reports_the_full_ladder() {
+    require_root!();
+    let cases = [
+        Run::new("fast-userns-limit").wrap(&["--userns-limit", "user=0"]).probe(&["--as-user", "65534"]),
+        Run::new("fast-netns-limit").wrap(&["--userns-limit", "net=0"]).probe(&["--as-user", "65534"]),
+        Run::new("fast-seccomp-ns").wrap(&["--seccomp-ns", "all"]),
+        Run::new("fast-seccomp-netlink").wrap(&["--seccomp-deny-af", "NETLINK"]),
+        Run::new("fast-seccomp-kill-mount").wrap(&["--seccomp-kill", "mount"]),
+        Run::new("fast-drop-caps").env("NSDOCTOR_TEST_FAULT", "drop-caps-after-userns"),
+    ];
+    for run in cases {
+        let what = format!("{:?} {:?} {:?}", run.wrap, run.probe, run.env);
+        let fast = run.lib_report(false);
+        let full = run.report();
+        assert!(made_in_one_call(&fast).is_empty(), "{what}: the fast path's steps were kept");
+        assert_eq!(outcomes(&fast), outcomes(&full), "{what}");
+        if is_root_probe(&run) {
+            // The flags ran (as in the full ladder), not skipped as on a healthy fast path.
+            for id in ROOT_ONLY {
+                assert!(!errno(&fast, id).starts_with("skipped"), "{what}: {}", errno(&fast, id));
+            }
+        }
+        let (df, dl) = (policy_core::diagnose(&fast, None), policy_core::diagnose(&full, None));
+        assert_ne!(df.verdict, Verdict::Ok, "{what}: the fault shows");
+        assert_eq!(df.verdict, dl.verdict, "{what}");
+        assert_eq!(df.findings.first().map(|f| f.cause), dl.findings.first().map(|f| f.cause), "{what}");
+    }
+}
+
+fn is_root_probe(run: &Run) -> bool {
+    !run.probe.iter().any(|a| a == "--as-user")
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_healthy_fast_path_gives_the_full_ladders_verdict() {
+    require_root!();
+    for (name, args) in [
+        ("fast-ok-root", &[][..]),
+        ("fast-ok-nobody", &["--as-user", "65534"][..]),
+        ("fast-ok-host-net", &["--network", "host"][..]),
+    ] {
+        let run = Run::new(name).probe(args);
+        let fast = run.lib_report(false);
+        let full = run.lib_report(true);
+        let one_call = made_in_one_call(&fast);
+        if args.contains(&"host") {
+            assert_eq!(one_call, [StepId::Mountns], "{name}");
+            assert!(errno(&fast, StepId::Netns).starts_with("skipped: the sandbox config needs no network"), "{name}");
+        } else {
+            assert_eq!(one_call, [StepId::Netns, StepId::Mountns, StepId::FlagUserNet], "{name}");
+            assert_all_ok(&fast, &ladder());
+        }
+        assert!(made_in_one_call(&full).is_empty(), "{name}");
+        let render = |r: &ProbeReport| policy_core::render::json(&policy_core::diagnose(r, None));
+        assert_eq!(render(&fast), render(&full), "{name}: the same diagnosis");
+        assert_eq!(policy_core::diagnose(&fast, None).verdict, Verdict::Ok, "{name}");
+        // The command: `check` (fast path) and `check --full` print the same.
+        let check = |full: bool| {
+            let mut cmd = Command::new(NSDOCTOR);
+            clean(&mut cmd, &run.home);
+            cmd.args(["check", "--format", "json"]).args(&run.probe);
+            if full {
+                cmd.arg("--full");
+            }
+            let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        };
+        assert_eq!(String::from_utf8_lossy(&check(false)), String::from_utf8_lossy(&check(true)), "{name}");
+    }
 }

@@ -466,27 +466,8 @@ fn bwrap() -> BoxedStrategy<BwrapFacts> {
         .boxed()
 }
 
-const STEP_IDS: &[StepId] = &[
-    StepId::Userns,
-    StepId::Setgroups,
-    StepId::UidMap,
-    StepId::GidMap,
-    StepId::Netns,
-    StepId::NetlinkSocket,
-    StepId::NetlinkNewaddr,
-    StepId::NetlinkNewlink,
-    StepId::Mountns,
-    StepId::MountSlave,
-    StepId::MountTmpfs,
-    StepId::Pidns,
-    StepId::ProcMount,
-    StepId::Clone3,
-    StepId::Landlock,
-    StepId::FlagNet,
-    StepId::FlagMnt,
-    StepId::FlagPid,
-    StepId::FlagUserNet,
-];
+/// Every step a report can hold: the probe's own list.
+const STEP_IDS: &[StepId] = nsdoctor::LADDER_STEPS;
 
 fn step_result() -> BoxedStrategy<StepResult> {
     prop_oneof![
@@ -862,7 +843,8 @@ proptest! {
                 3 => { base.identity.user = Fact::NotProbed; added.identity.user = Fact::Observed("alice".into()); }
                 // A healthy step only where a ladder ran (a first step would turn a text-only report into a probe).
                 _ if has_ladder => {
-                    let at = added.steps.iter().position(|s| s.id > StepId::Landlock).unwrap_or(added.steps.len());
+                    let rank = |id: StepId| STEP_IDS.iter().position(|x| *x == id);
+                    let at = added.steps.iter().position(|s| rank(s.id) > rank(StepId::Landlock)).unwrap_or(added.steps.len());
                     added.steps.insert(at, Step { id: StepId::Landlock, syscall: "landlock_create_ruleset(NULL, 0, VERSION)".into(), result: StepResult::Ok, data: BTreeMap::new() });
                 }
                 _ => {}

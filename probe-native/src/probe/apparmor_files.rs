@@ -9,7 +9,7 @@ use std::path::Path;
 
 use policy_core::fact::Fact;
 
-use super::facts::unavailable;
+use super::evidence::unavailable;
 
 /// One profile whose attachment covers the executable.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,17 +10,16 @@ use std::time::Duration;
 use policy_core::fact::Fact;
 use policy_core::report::{BwrapBinary, Replay, ReplayExit};
 
+use super::evidence::{fact_errno, unavailable};
 use super::exec::{self, Ended};
-use super::facts::unavailable;
-use super::ladder::fact_errno;
 
 const STDERR_CAP: usize = 64 * 1024;
 
 /// Candidates in search order, each with how it was found.
-pub fn discover(explicit: Option<&str>, home: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
+pub fn discover(explicit: Option<&Path>, home: Option<&Path>) -> Vec<(PathBuf, &'static str)> {
     let mut out: Vec<(PathBuf, &'static str)> = Vec::new();
     if let Some(p) = explicit {
-        out.push((PathBuf::from(p), "--bwrap"));
+        out.push((p.to_path_buf(), "--bwrap"));
     }
     let cwd = std::env::current_dir().ok();
     if let Some(path) = std::env::var_os("PATH") {

@@ -70,7 +70,7 @@ pub fn spawn_capture(
     child::spawn(64 * 1024, gate, |fd| {
         if let Some(s) = setup {
             if let Err(e) = s.apply() {
-                child::send(&fd, &[SETUP_FAILED, e.as_bytes()].concat());
+                child::send(&fd, &[SETUP_FAILED, e.to_string().as_bytes()].concat());
                 return 126;
             }
         }

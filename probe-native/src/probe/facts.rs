@@ -9,7 +9,7 @@ use std::path::Path;
 use policy_core::fact::Fact;
 use policy_core::report::{AppArmorFacts, Distro, Identity, Kernel, Lsm, Platform, ProcessState, SelinuxMode, Sysctls};
 
-use super::ladder::{fact_errno, io_errno};
+use super::evidence::{fact_errno, io_errno, unavailable};
 
 /// Reads a small text file.
 pub fn read(path: &str) -> Result<String, std::io::Error> {
@@ -22,16 +22,6 @@ pub fn read(path: &str) -> Result<String, std::io::Error> {
     f.take(1 << 20).read_to_end(&mut buf)?;
     String::from_utf8(buf)
         .map_err(|_| std::io::Error::new(ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
-}
-
-/// An unavailable fact from an I/O error.
-pub fn unavailable<T>(path: &str, e: &std::io::Error) -> Fact<T> {
-    let reason = match e.kind() {
-        ErrorKind::NotFound => format!("{path} absent"),
-        ErrorKind::PermissionDenied => format!("{path} not readable"),
-        _ => format!("cannot read {path}"),
-    };
-    Fact::unavailable(&reason, Some(fact_errno(io_errno(e))))
 }
 
 fn text_fact(path: &str) -> Fact<String> {
@@ -79,11 +69,29 @@ fn selinux_active() -> bool {
 
 /// The AppArmor label of this process: `/proc/self/attr/apparmor/current` (LSM stacking, 5.8+), else
 /// `/proc/self/attr/current` unless SELinux owns it.
-pub fn own_apparmor_label() -> Result<String, String> {
+pub fn own_apparmor_label() -> Result<String, LabelUnreadable> {
     apparmor_label_at("/proc/self").map_err(|(path, e)| match e {
-        Some(e) => format!("{path}: {}", fact_errno(io_errno(&e)).name),
-        None => format!("{path} belongs to SELinux"),
+        Some(e) => LabelUnreadable::Read { path, errno: fact_errno(io_errno(&e)) },
+        None => LabelUnreadable::Selinux { path },
     })
+}
+
+/// Why our AppArmor label could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelUnreadable {
+    /// Reading the procattr file failed.
+    Read { path: String, errno: policy_core::fact::Errno },
+    /// The only procattr file is SELinux's.
+    Selinux { path: String },
+}
+
+impl std::fmt::Display for LabelUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelUnreadable::Read { path, errno } => write!(f, "{path}: {}", errno.name),
+            LabelUnreadable::Selinux { path } => write!(f, "{path} belongs to SELinux"),
+        }
+    }
 }
 
 /// Another process's AppArmor label with its mode (`steam (complain)`), read as ours is.
@@ -180,11 +188,14 @@ pub fn process_state() -> ProcessState {
     let status = read("/proc/self/status");
     let apparmor_label = match own_apparmor_label() {
         Ok(l) => Fact::Observed(l),
-        Err(reason) => {
-            let errno = if reason.ends_with("EINVAL") { Some(policy_core::fact::Errno::named("EINVAL")) } else { None };
-            let reason = if errno.is_some() { format!("{reason} (no LSM provides a process label)") } else { reason };
-            Fact::Unavailable(policy_core::fact::Unavailable { errno, reason })
+        // EINVAL: no LSM provides a process label.
+        Err(e @ LabelUnreadable::Read { errno: policy_core::fact::Errno { number: libc::EINVAL, .. }, .. }) => {
+            Fact::Unavailable(policy_core::fact::Unavailable {
+                errno: Some(policy_core::fact::Errno::named("EINVAL")),
+                reason: format!("{e} (no LSM provides a process label)"),
+            })
         }
+        Err(e) => Fact::Unavailable(policy_core::fact::Unavailable { errno: None, reason: e.to_string() }),
     };
     let selinux_context = if selinux_active() {
         match read("/proc/self/attr/current") {
@@ -226,6 +237,17 @@ fn normalize_map(s: &str) -> String {
 
 /// The probed process's ids.
 pub fn identity() -> Identity {
+    let mut id = identity_ids();
+    if let Fact::Observed(uid) = id.uid {
+        id.user = user_name(uid);
+    }
+    id
+}
+
+/// The probed process's ids, without the user name: in a probe child, which sends them to the parent, the
+/// passwd lookup (NSS: nscd socket, nsswitch.conf, passwd) would delay the probe; the parent looks the name up
+/// with [`user_name`] meanwhile.
+pub fn identity_ids() -> Identity {
     let res = nix::unistd::getresuid();
     let resg = nix::unistd::getresgid();
     let mut groups: Vec<u32> =
@@ -243,12 +265,17 @@ pub fn identity() -> Identity {
             .map(|r| Fact::Observed(r.effective.as_raw()))
             .unwrap_or_else(|_| Fact::Observed(nix::unistd::getegid().as_raw())),
         groups: Fact::Observed(groups),
-        user: match nix::unistd::User::from_uid(uid) {
-            Ok(Some(u)) => Fact::Observed(u.name),
-            Ok(None) => Fact::unavailable("no passwd entry for this uid", None),
-            Err(e) => Fact::unavailable("passwd lookup failed", Some(fact_errno(e))),
-        },
+        user: Fact::NotProbed,
         probed_as: None,
+    }
+}
+
+/// The passwd name of a uid.
+pub fn user_name(uid: u32) -> Fact<String> {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => Fact::Observed(u.name),
+        Ok(None) => Fact::unavailable("no passwd entry for this uid", None),
+        Err(e) => Fact::unavailable("passwd lookup failed", Some(fact_errno(e))),
     }
 }
 

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
+    BackendError, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
 };
 
 /// systemd's namespace names and flags (`namespace_info` in systemd `src/basic/namespace-util.c`).
@@ -26,31 +27,70 @@ pub fn ns_all() -> u64 {
     NS_FLAGS.iter().fold(0, |a, (_, f)| a | f)
 }
 
-fn arch() -> Result<TargetArch, String> {
-    TargetArch::try_from(std::env::consts::ARCH).map_err(|e| format!("seccomp: unsupported architecture: {e:?}"))
+/// Why a filter could not be built: the stage and seccompiler's error.
+#[derive(Debug)]
+pub enum FilterError {
+    /// seccompiler has no filters for this architecture.
+    Arch(BackendError),
+    /// An argument condition was refused.
+    Condition(BackendError),
+    /// A rule was refused.
+    Rule(BackendError),
+    /// The filter was refused.
+    Filter(BackendError),
+    /// The filter did not compile to BPF.
+    Compile(BackendError),
+    /// A deny-list of address families with no family in it.
+    EmptyDenyList,
 }
 
-fn cond(arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, String> {
-    SeccompCondition::new(arg, len, op, value).map_err(|e| format!("seccomp condition: {e}"))
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterError::Arch(e) => write!(f, "seccomp: unsupported architecture: {e:?}"),
+            FilterError::Condition(e) => write!(f, "seccomp condition: {e}"),
+            FilterError::Rule(e) => write!(f, "seccomp rule: {e}"),
+            FilterError::Filter(e) => write!(f, "seccomp filter: {e}"),
+            FilterError::Compile(e) => write!(f, "seccomp compile: {e}"),
+            FilterError::EmptyDenyList => f.write_str("empty address family deny-list"),
+        }
+    }
 }
 
-fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, String> {
-    SeccompRule::new(conds).map_err(|e| format!("seccomp rule: {e}"))
+impl std::error::Error for FilterError {}
+
+/// For the fault tool, whose errors are text.
+impl From<FilterError> for String {
+    fn from(e: FilterError) -> Self {
+        e.to_string()
+    }
+}
+
+fn arch() -> Result<TargetArch, FilterError> {
+    TargetArch::try_from(std::env::consts::ARCH).map_err(FilterError::Arch)
+}
+
+fn cond(arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, FilterError> {
+    SeccompCondition::new(arg, len, op, value).map_err(FilterError::Condition)
+}
+
+fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, FilterError> {
+    SeccompRule::new(conds).map_err(FilterError::Rule)
 }
 
 fn compile(
     rules: BTreeMap<i64, Vec<SeccompRule>>,
     mismatch: SeccompAction,
     matched: SeccompAction,
-) -> Result<BpfProgram, String> {
-    let f = SeccompFilter::new(rules, mismatch, matched, arch()?).map_err(|e| format!("seccomp filter: {e}"))?;
-    BpfProgram::try_from(f).map_err(|e| format!("seccomp compile: {e}"))
+) -> Result<BpfProgram, FilterError> {
+    let f = SeccompFilter::new(rules, mismatch, matched, arch()?).map_err(FilterError::Filter)?;
+    BpfProgram::try_from(f).map_err(FilterError::Compile)
 }
 
 /// Namespace creation denied for every flag not in `allowed`: unshare/clone with such a flag and setns into
 /// such a namespace → EPERM; clone3 → ENOSYS (its flags live in memory seccomp cannot read, so systemd and
 /// Docker make callers fall back to clone). Empty when nothing is blocked.
-pub fn restrict_namespaces(allowed: u64) -> Result<Vec<BpfProgram>, String> {
+pub fn restrict_namespaces(allowed: u64) -> Result<Vec<BpfProgram>, FilterError> {
     let blocked: Vec<u64> = NS_FLAGS.iter().map(|(_, f)| *f).filter(|f| allowed & f == 0).collect();
     if blocked.is_empty() {
         return Ok(Vec::new());
@@ -87,7 +127,7 @@ pub fn restrict_namespaces(allowed: u64) -> Result<Vec<BpfProgram>, String> {
 
 /// `socket()` with a family outside `allowed` (allow-list) or inside `denied` (deny-list) → EAFNOSUPPORT, as
 /// systemd's `RestrictAddressFamilies=`.
-pub fn address_families(allow_list: bool, families: &[u64]) -> Result<BpfProgram, String> {
+pub fn address_families(allow_list: bool, families: &[u64]) -> Result<BpfProgram, FilterError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     if allow_list {
         let conds = families
@@ -102,7 +142,7 @@ pub fn address_families(allow_list: bool, families: &[u64]) -> Result<BpfProgram
             v.push(rule(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, *f)?])?);
         }
         if v.is_empty() {
-            return Err("empty address family deny-list".to_string());
+            return Err(FilterError::EmptyDenyList);
         }
         rules.insert(libc::SYS_socket, v);
     }
@@ -127,7 +167,7 @@ impl Refuse {
 }
 
 /// `SystemCallFilter=`: an allow-list refuses everything not listed, a deny-list (`~…`) refuses what is listed.
-pub fn syscall_filter(allow_list: bool, numbers: &[i64], refuse: Refuse) -> Result<BpfProgram, String> {
+pub fn syscall_filter(allow_list: bool, numbers: &[i64], refuse: Refuse) -> Result<BpfProgram, FilterError> {
     let rules: BTreeMap<i64, Vec<SeccompRule>> = numbers.iter().map(|n| (*n, Vec::new())).collect();
     if allow_list {
         compile(rules, refuse.action(), SeccompAction::Allow)

@@ -25,15 +25,16 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
-use nix::unistd::{ForkResult, getegid, geteuid};
-use policy_core::fact::Errno as FactErrno;
+use nix::unistd::{Gid, Uid, getegid, geteuid};
 use policy_core::report::{Identity, ProcessState, Step, StepId, StepResult};
 use serde::{Deserialize, Serialize};
 
 use super::child::{self, Exit};
+use super::evidence::{fact_errno, io_errno};
 use super::facts;
 use super::netlink;
-use super::user::{Fault, Setup, drop_all_caps};
+use super::sys;
+use super::user::{Fault, Setup, SetupError, drop_all_caps};
 
 /// Messages from a probe child, one JSON line each.
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,7 +42,7 @@ enum Msg {
     /// The probed process as it starts probing (after the id change and filters).
     Context(Box<Context>),
     /// The child could not become what it should probe as.
-    SetupFailed(String),
+    SetupFailed(SetupError),
     Begin(StepId, String),
     Done(Step),
 }
@@ -51,6 +52,30 @@ pub struct Context {
     pub identity: Identity,
     pub process: ProcessState,
 }
+
+/// Every step a report holds, in report order: the main ladder, the user+net part, the syscall probes, then the
+/// root-only flags. The parts below are slices of it.
+pub const STEPS: [StepId; 19] = [
+    StepId::Userns,
+    StepId::Setgroups,
+    StepId::UidMap,
+    StepId::GidMap,
+    StepId::Netns,
+    StepId::Mountns,
+    StepId::MountSlave,
+    StepId::MountTmpfs,
+    StepId::Pidns,
+    StepId::ProcMount,
+    StepId::FlagUserNet,
+    StepId::NetlinkSocket,
+    StepId::NetlinkNewaddr,
+    StepId::NetlinkNewlink,
+    StepId::Clone3,
+    StepId::Landlock,
+    StepId::FlagNet,
+    StepId::FlagMnt,
+    StepId::FlagPid,
+];
 
 /// The parts of the ladder, each a separate child. The children run concurrently (see [`spawn`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,34 +87,34 @@ pub enum Part {
     /// Root: the syscall probes, then the flags, in one child (neither changes what the other sees: clone3 with
     /// size 0 and the Landlock version query create nothing, and the flags come last).
     SyscallsFlags,
+    /// The fast path: the sandbox's own setup in one process, as bwrap makes it (one `unshare` with every
+    /// namespace the config asks for, the id maps, the mounts, pid 1 mounting proc, loopback up), then the
+    /// syscall probes. Reports every step but the flags; a step the config does not need is skipped.
+    Combined {
+        net: bool,
+    },
 }
 
 impl Part {
     /// The steps a part reports, in order.
     pub fn steps(self) -> &'static [StepId] {
+        let (main, rest) = STEPS.split_at(10);
+        let (user_net, rest) = rest.split_at(4);
+        let (syscalls, flags) = rest.split_at(2);
         match self {
-            Part::Main => &[
-                StepId::Userns,
-                StepId::Setgroups,
-                StepId::UidMap,
-                StepId::GidMap,
-                StepId::Netns,
-                StepId::Mountns,
-                StepId::MountSlave,
-                StepId::MountTmpfs,
-                StepId::Pidns,
-                StepId::ProcMount,
-            ],
-            Part::UserNet => {
-                &[StepId::FlagUserNet, StepId::NetlinkSocket, StepId::NetlinkNewaddr, StepId::NetlinkNewlink]
-            }
-            Part::Syscalls => &[StepId::Clone3, StepId::Landlock],
-            Part::Flags => &[StepId::FlagNet, StepId::FlagMnt, StepId::FlagPid],
-            Part::SyscallsFlags => {
-                &[StepId::Clone3, StepId::Landlock, StepId::FlagNet, StepId::FlagMnt, StepId::FlagPid]
-            }
+            Part::Main => main,
+            Part::UserNet => user_net,
+            Part::Syscalls => syscalls,
+            Part::Flags => flags,
+            Part::SyscallsFlags => rest,
+            Part::Combined { .. } => STEPS.split_at(16).0,
         }
     }
+}
+
+/// The full ladder's parts: as root the flags run in the syscalls child.
+pub fn full_parts(root: bool) -> &'static [Part] {
+    if root { &[Part::Main, Part::UserNet, Part::SyscallsFlags] } else { &[Part::Main, Part::UserNet, Part::Syscalls] }
 }
 
 /// What one part produced.
@@ -97,7 +122,7 @@ impl Part {
 pub struct PartResult {
     pub steps: Vec<Step>,
     pub context: Option<Context>,
-    pub setup_failed: Option<String>,
+    pub setup_failed: Option<SetupError>,
 }
 
 /// Forks the child for one part; it takes on the probed identity and restrictions, sends the context when asked,
@@ -112,13 +137,17 @@ pub fn spawn(
     gate: Option<&mut child::Gate>,
 ) -> child::Spawned {
     child::spawn(1 << 20, gate, |fd| {
-        let mut l = Ladder { fd, fault: fault.clone(), timing };
+        // The fast path sends everything at its end, in one write: the parent wakes once, not twice a step. A
+        // child that dies on the way sends nothing, and the parent runs the full ladder, which streams.
+        let held = matches!(part, Part::Combined { .. }).then(Vec::new);
+        let mut l = Ladder { fd, fault: fault.clone(), timing, held };
         if let Err(e) = setup.apply() {
             l.send(&Msg::SetupFailed(e));
+            l.flush();
             return 3;
         }
         if want_context {
-            let ctx = Context { identity: facts::identity(), process: facts::process_state() };
+            let ctx = Context { identity: facts::identity_ids(), process: facts::process_state() };
             l.send(&Msg::Context(Box::new(ctx)));
         }
         match part {
@@ -129,6 +158,11 @@ pub fn spawn(
             Part::SyscallsFlags => {
                 syscalls(&mut l);
                 flags(&mut l);
+            }
+            Part::Combined { net } => {
+                combined(&mut l, net);
+                syscalls(&mut l);
+                l.flush();
             }
         }
         0
@@ -218,12 +252,6 @@ pub fn default_call(id: StepId) -> &'static str {
     }
 }
 
-pub fn fact_errno(e: Errno) -> FactErrno {
-    let number = e as i32;
-    let name = policy_core::errno::name_of(number).map(str::to_string).unwrap_or_else(|| format!("{e:?}"));
-    FactErrno { name, number }
-}
-
 type Data = BTreeMap<String, String>;
 
 /// The child side: runs steps and streams them to the parent.
@@ -231,13 +259,24 @@ struct Ladder {
     fd: OwnedFd,
     fault: Fault,
     timing: Option<Instant>,
+    /// Messages held back until [`Ladder::flush`] (the fast path); `None` streams each at once.
+    held: Option<Vec<u8>>,
 }
 
 impl Ladder {
     fn send(&mut self, msg: &Msg) {
         if let Ok(mut line) = serde_json::to_vec(msg) {
             line.push(b'\n');
-            child::send(&self.fd, &line);
+            match &mut self.held {
+                Some(held) => held.extend_from_slice(&line),
+                None => child::send(&self.fd, &line),
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(held) = self.held.take() {
+            child::send(&self.fd, &held);
         }
     }
 
@@ -291,7 +330,7 @@ fn record_userns_view(d: &mut Data) {
             d.insert("label".to_string(), l);
         }
         Err(e) => {
-            d.insert("label_unavailable".to_string(), e);
+            d.insert("label_unavailable".to_string(), e.to_string());
         }
     }
     if let Some(cap) = facts::status_field("CapEff") {
@@ -316,28 +355,23 @@ fn write_proc_self(file: &str, content: &str, d: &mut Data) -> Result<(), Errno>
     })
 }
 
-pub fn io_errno(e: &std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-}
-
-fn main_ladder(l: &mut Ladder) {
-    let uid = geteuid();
-    let gid = getegid();
+/// The first step of a user namespace part: `unshare` with `flags` (CLONE_NEWUSER and any others), then what
+/// the process looks like inside.
+fn enter_userns(l: &mut Ladder, id: StepId, flags: CloneFlags, call: String) -> bool {
     let drop_caps = l.fault.drop_caps_after_userns;
-    let ok_user = l.step(StepId::Userns, |d| {
-        unshare(CloneFlags::CLONE_NEWUSER)?;
+    l.step_as(id, call, |d| {
+        unshare(flags)?;
         if drop_caps {
             let _ = drop_all_caps();
         }
         record_userns_view(d);
         Ok(())
-    });
-    if !ok_user {
-        for id in Part::Main.steps().iter().skip(1) {
-            l.skip(*id, "userns failed");
-        }
-        return;
-    }
+    })
+}
+
+/// setgroups=deny, then map our own uid and gid (as they were outside: inside they read as the overflow id
+/// until mapped) into the new user namespace (bwrap's order).
+fn id_maps(l: &mut Ladder, (uid, gid): (Uid, Gid)) {
     let sg = l.step(StepId::Setgroups, |d| write_proc_self("setgroups", "deny", d));
     l.step_as(StepId::UidMap, format!("write(\"/proc/self/uid_map\", \"{uid} {uid} 1\")"), |d| {
         write_proc_self("uid_map", &format!("{uid} {uid} 1\n"), d)
@@ -349,8 +383,27 @@ fn main_ladder(l: &mut Ladder) {
         }
         write_proc_self("gid_map", &format!("{gid} {gid} 1\n"), d)
     });
+}
+
+fn main_ladder(l: &mut Ladder) {
+    let ids = (geteuid(), getegid());
+    let ok_user = enter_userns(l, StepId::Userns, CloneFlags::CLONE_NEWUSER, default_call(StepId::Userns).to_string());
+    if !ok_user {
+        for id in Part::Main.steps().iter().skip(1) {
+            l.skip(*id, "userns failed");
+        }
+        return;
+    }
+    id_maps(l, ids);
     l.step(StepId::Netns, |_| unshare(CloneFlags::CLONE_NEWNET));
     let ok_mnt = l.step(StepId::Mountns, |_| unshare(CloneFlags::CLONE_NEWNS));
+    mounts_and_proc(l, ok_mnt, None);
+}
+
+/// mount-slave, mount-tmpfs, pidns and proc-mount in the mount namespace the caller made (`ok_mnt`). The pid
+/// namespace: `unshare(CLONE_NEWPID)` in the pidns step, or, with `pid_made_by`, already made by that call (the
+/// step then only forks its pid 1).
+fn mounts_and_proc(l: &mut Ladder, ok_mnt: bool, pid_made_by: Option<&str>) {
     let ok_slave = if ok_mnt {
         l.step(StepId::MountSlave, |_| {
             mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
@@ -381,8 +434,14 @@ fn main_ladder(l: &mut Ladder) {
         None
     };
     let mut proc_result: Option<(Result<(), Errno>, Data)> = None;
-    let ok_pid = l.step(StepId::Pidns, |d| {
-        unshare(CloneFlags::CLONE_NEWPID)?;
+    let call = match pid_made_by {
+        Some(by) => format!("{by} + fork"),
+        None => default_call(StepId::Pidns).to_string(),
+    };
+    let ok_pid = l.step_as(StepId::Pidns, call, |d| {
+        if pid_made_by.is_none() {
+            unshare(CloneFlags::CLONE_NEWPID)?;
+        }
         // The unshare only moves future children: pid 1 of the new namespace mounts proc.
         if let Some(target) = proc_target {
             let (res, pd) = proc_mount_in_child(target);
@@ -408,65 +467,100 @@ fn main_ladder(l: &mut Ladder) {
     }
 }
 
-/// Forks pid 1 of the new pid namespace, which mounts proc and exits with 0 or the errno.
+/// The fast path ([`Part::Combined`]): one `unshare` with every namespace the sandbox makes, as bwrap's single
+/// clone does, then the id maps, the mounts, pid 1 mounting proc and the loopback setup in that process. A step
+/// whose namespace that call made records the call, with `made_by` = `userns`. When a step fails the parent
+/// runs the full ladder ([`fast_path_held`]).
+fn combined(l: &mut Ladder, net: bool) {
+    let mut flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
+    let mut call = "unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID)";
+    if net {
+        flags |= CloneFlags::CLONE_NEWNET;
+        call = "unshare(CLONE_NEWUSER|CLONE_NEWNET|CLONE_NEWNS|CLONE_NEWPID)";
+    }
+    let ids = (geteuid(), getegid());
+    if !enter_userns(l, StepId::Userns, flags, call.to_string()) {
+        return;
+    }
+    id_maps(l, ids);
+    let made = |l: &mut Ladder, id: StepId| {
+        l.step_as(id, call.to_string(), |d| {
+            d.insert("made_by".to_string(), StepId::Userns.as_str().to_string());
+            Ok(())
+        })
+    };
+    if net {
+        made(l, StepId::Netns);
+        made(l, StepId::FlagUserNet);
+        loopback(l, "combined");
+    } else {
+        for id in
+            [StepId::Netns, StepId::FlagUserNet, StepId::NetlinkSocket, StepId::NetlinkNewaddr, StepId::NetlinkNewlink]
+        {
+            l.skip(id, NOT_NEEDED);
+        }
+    }
+    made(l, StepId::Mountns);
+    mounts_and_proc(l, true, Some(call));
+}
+
+/// The reason the fast path gives a network step the sandbox config does not need.
+const NOT_NEEDED: &str = "the sandbox config needs no network namespace (nsdoctor check --full probes it)";
+
+/// Whether a [`Part::Combined`] run shows a healthy host: every step succeeded, apart from the Landlock query
+/// (an LSM that is off says nothing about namespaces) and the network steps a config without one skips.
+pub fn fast_path_held(r: &PartResult) -> bool {
+    r.setup_failed.is_none()
+        && r.steps.iter().all(|s| match &s.result {
+            StepResult::Ok => true,
+            _ if s.id == StepId::Landlock => true,
+            StepResult::Skipped { reason } => reason == NOT_NEEDED,
+            _ => false,
+        })
+}
+
+/// Starts pid 1 of the new pid namespace, which mounts proc and exits with 0 or the errno.
 fn proc_mount_in_child(target: &str) -> (Result<(), (&'static str, Errno)>, Data) {
+    use nix::sys::wait::{WaitStatus, waitpid};
     let mut d = Data::new();
     d.insert("target".to_string(), target.to_string());
-    match fork_pid1() {
-        Err(e) => (Err(("fork", e)), d),
-        Ok(ForkResult::Child) => {
-            let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
-            let code = match mount(Some("proc"), target, Some("proc"), flags, None::<&str>) {
-                Ok(()) => 0,
-                Err(e) => e as i32,
-            };
-            child::exit_now(code)
-        }
-        Ok(ForkResult::Parent { child: pid }) => {
-            use nix::sys::wait::{WaitStatus, waitpid};
-            d.insert("pid1".to_string(), "forked".to_string());
-            loop {
-                match waitpid(pid, None) {
-                    Ok(WaitStatus::Exited(_, 0)) => return (Ok(()), d),
-                    Ok(WaitStatus::Exited(_, c)) => return (Err(("mount", Errno::from_raw(c))), d),
-                    Ok(WaitStatus::Signaled(_, s, _)) => {
-                        d.insert("killed_by".to_string(), s.as_str().to_string());
-                        return (Err(("mount", Errno::EINTR)), d);
-                    }
-                    Ok(_) | Err(Errno::EINTR) => continue,
-                    Err(e) => return (Err(("wait", e)), d),
-                }
+    let Ok(path) = std::ffi::CString::new(target) else { return (Err(("fork", Errno::EINVAL)), d) };
+    let pid = match sys::spawn_pid1_mounting_proc(&path) {
+        Ok(pid) => pid,
+        Err(e) => return (Err(("fork", e)), d),
+    };
+    d.insert("pid1".to_string(), "forked".to_string());
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, 0)) => return (Ok(()), d),
+            Ok(WaitStatus::Exited(_, c)) => return (Err(("mount", Errno::from_raw(c))), d),
+            Ok(WaitStatus::Signaled(_, s, _)) => {
+                d.insert("killed_by".to_string(), s.as_str().to_string());
+                return (Err(("mount", Errno::EINTR)), d);
             }
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return (Err(("wait", e)), d),
         }
     }
 }
 
-#[expect(unsafe_code, reason = "fork inside the single-threaded probe child, to become pid 1 of the new pid namespace")]
-fn fork_pid1() -> Result<ForkResult, Errno> {
-    // SAFETY: the probe child is single-threaded; the grandchild only calls mount and _exit.
-    unsafe { nix::unistd::fork() }
-}
-
 fn user_net(l: &mut Ladder) {
-    let drop_caps = l.fault.drop_caps_after_userns;
-    let ok = l.step(StepId::FlagUserNet, |d| {
-        unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET)?;
-        if drop_caps {
-            let _ = drop_all_caps();
-        }
-        record_userns_view(d);
-        Ok(())
-    });
-    if !ok {
+    let flags = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET;
+    if !enter_userns(l, StepId::FlagUserNet, flags, default_call(StepId::FlagUserNet).to_string()) {
         for id in [StepId::NetlinkSocket, StepId::NetlinkNewaddr, StepId::NetlinkNewlink] {
             l.skip(id, "flag-user-net failed");
         }
         return;
     }
+    loopback(l, "flag-user-net");
+}
+
+/// Brings up loopback in the current network namespace (`netns` names it in the data) as bwrap does: netlink
+/// socket, 127.0.0.1/8 on lo, lo up.
+fn loopback(l: &mut Ladder, netns: &str) {
     let mut sock = None;
     let ok_sock = l.step(StepId::NetlinkSocket, |d| {
-        d.insert("netns".to_string(), "flag-user-net".to_string());
+        d.insert("netns".to_string(), netns.to_string());
         match netlink::open() {
             Ok(fd) => {
                 sock = Some(fd);
@@ -510,36 +604,19 @@ fn syscalls(l: &mut Ladder) {
     l.step(StepId::Clone3, |d| {
         // size 0 is below CLONE_ARGS_SIZE_VER0: the kernel answers EINVAL before reading anything and no
         // process is created; a seccomp filter answers first (ENOSYS: Docker, systemd RestrictNamespaces=).
-        let e = raw_syscall2(libc::SYS_clone3, 0, 0).err().unwrap_or(Errno::UnknownErrno);
+        let e = sys::clone3_null_size0();
         d.insert("errno".to_string(), fact_errno(e).name);
         let reached = matches!(e, Errno::EINVAL | Errno::E2BIG | Errno::EFAULT);
         d.insert("reached_kernel".to_string(), reached.to_string());
         if reached { Ok(()) } else { Err(e) }
     });
-    l.step(StepId::Landlock, |d| {
-        const LANDLOCK_CREATE_RULESET_VERSION: usize = 1;
-        match raw_syscall3(libc::SYS_landlock_create_ruleset, 0, 0, LANDLOCK_CREATE_RULESET_VERSION) {
-            Ok(abi) => {
-                d.insert("abi".to_string(), abi.to_string());
-                Ok(())
-            }
-            Err(e) => Err(e),
+    l.step(StepId::Landlock, |d| match sys::landlock_abi_version() {
+        Ok(abi) => {
+            d.insert("abi".to_string(), abi.to_string());
+            Ok(())
         }
+        Err(e) => Err(e),
     });
-}
-
-#[expect(unsafe_code, reason = "raw syscalls without libc wrappers (clone3 with invalid size)")]
-fn raw_syscall2(nr: libc::c_long, a: usize, b: usize) -> Result<libc::c_long, Errno> {
-    // SAFETY: clone3 with size 0 is rejected by the kernel before it reads the (null) argument pointer.
-    let r = unsafe { libc::syscall(nr, a, b) };
-    if r < 0 { Err(Errno::last()) } else { Ok(r) }
-}
-
-#[expect(unsafe_code, reason = "raw syscalls without libc wrappers (landlock_create_ruleset)")]
-fn raw_syscall3(nr: libc::c_long, a: usize, b: usize, c: usize) -> Result<libc::c_long, Errno> {
-    // SAFETY: landlock_create_ruleset(NULL, 0, VERSION) reads nothing and creates nothing.
-    let r = unsafe { libc::syscall(nr, a, b, c) };
-    if r < 0 { Err(Errno::last()) } else { Ok(r) }
 }
 
 fn flags(l: &mut Ladder) {

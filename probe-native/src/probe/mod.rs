@@ -6,12 +6,14 @@ mod apparmor_files;
 mod bwrap;
 mod child;
 mod config;
+mod evidence;
 mod exec;
 mod facts;
-pub(crate) mod filter;
+mod filter;
 mod ladder;
 mod netlink;
-pub(crate) mod syscalls;
+mod sys;
+mod syscalls;
 mod unit;
 mod user;
 
@@ -19,30 +21,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use policy_core::config::{NetworkMode, ServiceManager};
+use policy_core::config::ServiceManager;
 use policy_core::fact::Fact;
 use policy_core::report::{BwrapFacts, Confinement, ProbeReport, SCHEMA_VERSION, Step, StepId, StepResult};
 
 use exec::Capture;
-use ladder::Part;
-use user::{Fault, Setup};
+use ladder::{Part, PartResult};
+use user::{Fault, Setup, SetupError};
 
-/// Everything `gather` needs from the command line.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub as_user: Option<String>,
-    pub unit: Option<String>,
-    pub network: Option<NetworkMode>,
-    pub bwrap: Option<String>,
-    pub no_bwrap: bool,
-    pub timeout: Duration,
-    /// A sandbox config JSON file that replaces the discovered one.
-    pub config_file: Option<String>,
-    /// Probe under this AppArmor profile (the profile of the program that starts the sandbox).
-    pub apparmor_profile: Option<String>,
-    /// The process that will start the sandbox: its AppArmor profile is probed under, its label recorded.
-    pub parent_pid: Option<u32>,
-}
+use crate::{CheckOptions, Error};
+
+pub use ladder::STEPS;
 
 /// Phase timings on stderr when `NSDOCTOR_TIMING` is set to anything but `0` (performance work; never in a
 /// report). The probe children print when each of their steps is done, on the same clock.
@@ -70,15 +59,13 @@ impl Timing {
     }
 }
 
-/// Probes this host.
-pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
+/// Probes this host: the fast path first unless `opts.full`, the full ladder when it does not hold.
+pub fn gather(opts: &CheckOptions) -> Result<ProbeReport, Error> {
     let mut tm = Timing::from_env();
     let (uid, euid) = (nix::unistd::getuid(), nix::unistd::geteuid());
     let (gid, egid) = (nix::unistd::getgid(), nix::unistd::getegid());
     if uid != euid || gid != egid {
-        return Err(format!(
-            "refusing to run set-uid/set-gid (uid {uid}, euid {euid}, gid {gid}, egid {egid}): nsdoctor must run as the user it probes, use --as-user as root instead"
-        ));
+        return Err(Error::SetId { uid: uid.as_raw(), euid: euid.as_raw(), gid: gid.as_raw(), egid: egid.as_raw() });
     }
     let timeout = if opts.timeout.is_zero() { Duration::from_secs(5) } else { opts.timeout };
 
@@ -88,9 +75,7 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let target_spec = match (&opts.as_user, &unit_user) {
         (Some(u), _) => {
             if !euid.is_root() {
-                return Err(format!(
-                    "--as-user {u} needs root (probing as another user means setresuid); run it with sudo, or run nsdoctor as that user"
-                ));
+                return Err(Error::AsUserNeedsRoot { user: u.clone() });
             }
             Some(u.clone())
         }
@@ -127,14 +112,14 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         Some(pid) => match std::fs::read_link(format!("/proc/{pid}/exe")) {
             Ok(p) => Fact::Observed(p.display().to_string()),
             Err(e) => {
-                Fact::unavailable(&format!("/proc/{pid}/exe: {e}"), Some(ladder::fact_errno(ladder::io_errno(&e))))
+                Fact::unavailable(&format!("/proc/{pid}/exe: {e}"), Some(evidence::fact_errno(evidence::io_errno(&e))))
             }
         },
         None => Fact::NotProbed,
     };
     if let (Some(pid), Fact::Unavailable(u)) = (opts.parent_pid, &parent_label) {
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            return Err(format!("--parent-pid {pid}: no such process"));
+            return Err(Error::NoSuchProcess { pid });
         }
         notes.push(format!(
             "the AppArmor label of process {pid} is unreadable ({}), probed under the caller's own",
@@ -163,11 +148,12 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         .or_else(|| nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.dir));
 
     // Config: --config replaces discovery; flags override single fields.
-    let (mut config, mut source) = match &opts.config_file {
+    let (mut config, mut source) = match &opts.config {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read --config `{path}`: {e}"))?;
-            let c = policy_core::input::parse_config(&bytes).map_err(|e| format!("{path}: {e}"))?;
-            (c, format!("--config {path}"))
+            let bytes = std::fs::read(path).map_err(|source| Error::ConfigRead { path: path.clone(), source })?;
+            let c = policy_core::input::parse_config(&bytes)
+                .map_err(|source| Error::ConfigInvalid { path: path.clone(), source })?;
+            (c, format!("--config {}", path.display()))
         }
         None => {
             let found = config::discover(home.as_deref());
@@ -215,19 +201,19 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     }
     tm.mark("prelude");
 
-    // Every child starts now and runs concurrently (each part of the ladder, `bwrap --version` for each
+    // Every child starts now and runs concurrently (the ladder's children, `bwrap --version` for each
     // candidate, the replays); the parent reads the static facts meanwhile, then collects them all against one
-    // deadline. The parts are independent: each creates its own namespaces from the same starting point.
+    // deadline. The ladder's children are independent: each creates its own namespaces from the same start.
+    // The fast path is one child doing what the sandbox does; the full ladder runs when it does not hold.
     let deadline = Instant::now() + timeout;
     let probed_root = target.as_ref().map(|t| t.uid.is_root()).unwrap_or(euid.is_root());
-    // The context (identity, process state) comes from the short syscalls child, which applies the same setup
-    // as the others: the main ladder, the longest, starts probing at once.
-    let parts = [Part::Main, Part::UserNet, if probed_root { Part::SyscallsFlags } else { Part::Syscalls }];
-    let wants_context = |p: Part| matches!(p, Part::Syscalls | Part::SyscallsFlags);
-    // The children wait at a gate until all are forked (see `child::Gate`).
-    let mut gate = child::Gate::new();
-    let mut children: Vec<child::Spawned> =
-        parts.iter().map(|p| ladder::spawn(*p, &setup, &fault, wants_context(*p), tm.t0, gate.as_mut())).collect();
+    let runner = Runner { setup: &setup, fault: &fault, timing: tm.t0, timeout };
+    let full_parts = ladder::full_parts(probed_root);
+    let first_parts = if opts.full { full_parts.to_vec() } else { vec![Part::Combined { net: config.needs_netns() }] };
+    // The children wait at a gate until all are forked (see `child::Gate`); a lone child needs none.
+    let lone = first_parts.len() == 1 && (opts.no_bwrap && opts.bwrap.is_none());
+    let mut gate = if lone { None } else { child::Gate::new() };
+    let mut children: Vec<child::Spawned> = first_parts.iter().map(|p| runner.spawn(*p, gate.as_mut())).collect();
     let run_bwrap = !(opts.no_bwrap && opts.bwrap.is_none());
     let mut binaries = Vec::new();
     let mut versions = Vec::new();
@@ -265,6 +251,9 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         facts::apparmor(selected.as_deref(), parent_exe.get().map(String::as_str), aa_profile.as_deref());
     let distro = facts::distro();
     let sysctl = facts::sysctls();
+    // The probe children send their ids; the name of the probed uid is looked up here meanwhile.
+    let probed_uid = target.as_ref().map_or(euid, |t| t.uid).as_raw();
+    let probed_user = facts::user_name(probed_uid);
     tm.mark("facts");
 
     child::collect_all(&mut children, deadline);
@@ -272,78 +261,68 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
     let mut runs: Vec<Option<child::ChildRun>> = children.into_iter().map(|c| Some(c.into_run())).collect();
     let mut take = |i: usize| runs.get_mut(i).and_then(Option::take);
 
-    let mut results: Vec<ladder::PartResult> = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
-        results.push(match take(i) {
-            Some(run) => ladder::decode(*part, &run.output, run.exit, timeout),
-            None => ladder::PartResult::default(),
-        });
-    }
-    if let Some(e) = results.iter().find_map(|r| r.setup_failed.clone()) {
-        if e.starts_with("cannot enter the AppArmor profile") {
-            return Err(e);
+    let setup_error = |e: SetupError| match e {
+        SetupError::AppArmor { .. } => Error::AppArmorProfile { reason: e.to_string() },
+        _ => {
+            Error::Setup { user: target_spec.clone().unwrap_or_else(|| "this user".to_string()), reason: e.to_string() }
         }
-        return Err(format!("cannot probe as {}: {e}", target_spec.as_deref().unwrap_or("this user")));
-    }
-    // A part run alone, after the others (the re-runs below).
-    let alone = |part: Part| {
-        let deadline = Instant::now() + timeout;
-        let mut c = [ladder::spawn(part, &setup, &fault, wants_context(part), tm.t0, None)];
-        child::collect_all(&mut c, deadline);
-        let [c] = c;
-        let run = c.into_run();
-        ladder::decode(part, &run.output, run.exit, timeout)
     };
-    // ENOSPC: the parts ran at once, so this probe held up to two user and three net namespaces at the same
-    // time where the sandbox holds one of each. Under a `user.max_*_namespaces` limit that low (but not zero) a
-    // step would fail here that the sandbox passes: a part with an ENOSPC runs again alone and that run counts.
-    for (i, part) in parts.iter().enumerate() {
-        let enospc = results.get(i).is_some_and(|r| {
-            r.steps.iter().any(|s| matches!(&s.result, StepResult::Failed { errno } if errno.name == "ENOSPC"))
-        });
-        if enospc {
-            let again = alone(*part);
-            if let Some(r) = results.get_mut(i) {
-                *r = again;
+    let mut results: Vec<PartResult> =
+        first_parts.iter().enumerate().map(|(i, part)| runner.decode(*part, take(i))).collect();
+    if let Some(e) = results.iter().find_map(|r| r.setup_failed.clone()) {
+        return Err(setup_error(e));
+    }
+    let fast = !opts.full && results.first().is_some_and(ladder::fast_path_held);
+    if !opts.full && !fast {
+        // A step of the sandbox's own setup failed: the full ladder takes each step apart for the evidence that
+        // names the cause.
+        let fast_context = results.iter_mut().find_map(|r| r.context.take());
+        results = runner.run_all(full_parts);
+        tm.mark("full ladder");
+        if let Some(e) = results.iter().find_map(|r| r.setup_failed.clone()) {
+            return Err(setup_error(e));
+        }
+        if results.iter().all(|r| r.context.is_none()) {
+            if let (Some(r), Some(c)) = (results.first_mut(), fast_context) {
+                r.context = Some(c);
             }
         }
     }
-    // As root the flags share a child with clone3 and Landlock. If that child died before it reached them (a
-    // seccomp kill on clone3, a hang), they run again in a child of their own, so their evidence is never lost.
-    // (The child itself never skips a flag step.)
-    let shared = parts.iter().position(|p| *p == Part::SyscallsFlags).and_then(|i| results.get_mut(i));
-    if let Some(r) = shared {
-        let never_ran =
-            r.steps.iter().any(|s| s.id == StepId::FlagNet && matches!(s.result, StepResult::Skipped { .. }));
-        if never_ran {
-            let flags = alone(Part::Flags);
-            r.steps.retain(|s| !Part::Flags.steps().contains(&s.id));
-            r.steps.extend(flags.steps);
-        }
+    if !fast {
+        runner.rerun_lost(full_parts, &mut results);
     }
     let context = results.iter_mut().find_map(|r| r.context.take());
     let mut steps: Vec<Step> = Vec::new();
     for r in results {
         steps.extend(r.steps);
     }
-    if !probed_root {
+    let flags_skipped = if !probed_root {
+        Some("not root: without a user namespace an unprivileged caller always gets EPERM")
+    } else if fast {
+        Some(
+            "the sandbox's namespaces came up in one call, so no flag needs isolating (nsdoctor check --full probes each)",
+        )
+    } else {
+        None
+    };
+    if let Some(reason) = flags_skipped {
         for id in Part::Flags.steps() {
             steps.push(Step {
                 id: *id,
                 syscall: ladder::default_call(*id).to_string(),
-                result: StepResult::Skipped {
-                    reason: "not root: without a user namespace an unprivileged caller always gets EPERM".to_string(),
-                },
+                result: StepResult::Skipped { reason: reason.to_string() },
                 data: BTreeMap::new(),
             });
         }
     }
+    // Report order whatever order the children ran the steps in.
+    steps.sort_by_key(|s| STEPS.iter().position(|id| *id == s.id));
     for (b, v) in binaries.iter_mut().zip(&versions) {
         if run_bwrap {
             b.version = bwrap::version_fact(v.and_then(&mut take).map(exec::finish_capture));
         }
     }
-    let first_replay = parts.len() + versions.iter().flatten().count();
+    let first_replay = first_parts.len() + versions.iter().flatten().count();
     let replays: Vec<_> = replay_argvs
         .into_iter()
         .enumerate()
@@ -361,6 +340,13 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         Some(c) => (c.identity, c.process),
         None => (facts::identity(), facts::process_state()),
     };
+    if identity.user == Fact::NotProbed {
+        identity.user = match identity.uid {
+            Fact::Observed(uid) if uid == probed_uid => probed_user,
+            Fact::Observed(uid) => facts::user_name(uid),
+            _ => Fact::unavailable("the probe child sent no uid", None),
+        };
+    }
     identity.probed_as = target_spec.clone();
     process.chrooted = chrooted;
     lsm.landlock_abi = landlock_fact(&steps);
@@ -402,6 +388,75 @@ pub fn gather(opts: &Options) -> Result<ProbeReport, String> {
         replays,
         observed_error: None,
     })
+}
+
+/// Runs the ladder's children with the probe's setup.
+struct Runner<'a> {
+    setup: &'a Setup,
+    fault: &'a Fault,
+    timing: Option<Instant>,
+    timeout: Duration,
+}
+
+impl Runner<'_> {
+    /// The context (identity, process state) comes from the fast path's child, or from the short syscalls
+    /// child of the full ladder, which applies the same setup as the others: the main ladder, the longest,
+    /// starts probing at once.
+    fn wants_context(part: Part) -> bool {
+        matches!(part, Part::Syscalls | Part::SyscallsFlags | Part::Combined { .. })
+    }
+
+    fn spawn(&self, part: Part, gate: Option<&mut child::Gate>) -> child::Spawned {
+        ladder::spawn(part, self.setup, self.fault, Self::wants_context(part), self.timing, gate)
+    }
+
+    fn decode(&self, part: Part, run: Option<child::ChildRun>) -> PartResult {
+        match run {
+            Some(run) => ladder::decode(part, &run.output, run.exit, self.timeout),
+            None => PartResult::default(),
+        }
+    }
+
+    /// Runs parts concurrently against one deadline.
+    fn run_all(&self, parts: &[Part]) -> Vec<PartResult> {
+        let deadline = Instant::now() + self.timeout;
+        let mut gate = child::Gate::new();
+        let mut children: Vec<child::Spawned> = parts.iter().map(|p| self.spawn(*p, gate.as_mut())).collect();
+        if let Some(g) = gate.as_mut() {
+            g.open();
+        }
+        child::collect_all(&mut children, deadline);
+        parts.iter().zip(children).map(|(p, c)| self.decode(*p, Some(c.into_run()))).collect()
+    }
+
+    /// The full ladder's re-runs, each part alone after the others.
+    fn rerun_lost(&self, parts: &[Part], results: &mut [PartResult]) {
+        let alone = |part: Part| self.run_all(&[part]).pop().unwrap_or_default();
+        // ENOSPC: the parts ran at once, so this probe held up to two user and three net namespaces at the same
+        // time where the sandbox holds one of each. Under a `user.max_*_namespaces` limit that low (but not zero)
+        // a step would fail here that the sandbox passes: a part with an ENOSPC runs again alone and that run
+        // counts.
+        for (part, r) in parts.iter().zip(results.iter_mut()) {
+            let enospc =
+                r.steps.iter().any(|s| matches!(&s.result, StepResult::Failed { errno } if errno.name == "ENOSPC"));
+            if enospc {
+                *r = alone(*part);
+            }
+        }
+        // As root the flags share a child with clone3 and Landlock. If that child died before it reached them (a
+        // seccomp kill on clone3, a hang), they run again in a child of their own, so their evidence is never
+        // lost. (The child itself never skips a flag step.)
+        let shared = parts.iter().position(|p| *p == Part::SyscallsFlags).and_then(|i| results.get_mut(i));
+        if let Some(r) = shared {
+            let never_ran =
+                r.steps.iter().any(|s| s.id == StepId::FlagNet && matches!(s.result, StepResult::Skipped { .. }));
+            if never_ran {
+                let flags = alone(Part::Flags);
+                r.steps.retain(|s| !Part::Flags.steps().contains(&s.id));
+                r.steps.extend(flags.steps);
+            }
+        }
+    }
 }
 
 fn landlock_fact(steps: &[Step]) -> Fact<u32> {

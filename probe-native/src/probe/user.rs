@@ -5,7 +5,11 @@
 use std::ffi::CString;
 use std::path::PathBuf;
 
+use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, User, getgrouplist, setgroups, setresgid, setresuid};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
 use seccompiler::BpfProgram;
 
 /// A user to probe as.
@@ -21,14 +25,14 @@ pub struct Target {
 }
 
 /// Resolves `USER|UID`. A uid without a passwd entry probes with gid = uid and no supplementary groups.
-pub fn resolve(spec: &str) -> Result<Target, String> {
+pub fn resolve(spec: &str) -> Result<Target, Error> {
     let spec_t = spec.trim();
     let user = match spec_t.parse::<u32>() {
         Ok(n) => User::from_uid(Uid::from_raw(n)).ok().flatten(),
         Err(_) => match User::from_name(spec_t) {
             Ok(Some(u)) => Some(u),
-            Ok(None) => return Err(format!("--as-user: no such user `{spec_t}`")),
-            Err(e) => return Err(format!("--as-user: cannot look up `{spec_t}`: {e}")),
+            Ok(None) => return Err(Error::NoSuchUser { user: spec_t.to_string() }),
+            Err(e) => return Err(Error::UserLookup { user: spec_t.to_string(), reason: e.to_string() }),
         },
     };
     match user {
@@ -47,7 +51,7 @@ pub fn resolve(spec: &str) -> Result<Target, String> {
             })
         }
         None => {
-            let n = spec_t.parse::<u32>().map_err(|_| format!("--as-user: no such user `{spec_t}`"))?;
+            let n = spec_t.parse::<u32>().map_err(|_| Error::NoSuchUser { user: spec_t.to_string() })?;
             let gid = Gid::from_raw(n);
             Ok(Target { spec: spec_t.to_string(), uid: Uid::from_raw(n), gid, groups: vec![], name: None, home: None })
         }
@@ -94,26 +98,57 @@ pub struct Setup {
 
 impl Setup {
     /// Runs in the child. An error means the child could not become what it should probe as.
-    pub fn apply(&self) -> Result<(), String> {
+    pub fn apply(&self) -> Result<(), SetupError> {
+        let call = |call: String| move |e: Errno| SetupError::Call { call, errno: e as i32 };
         if let Some(t) = &self.target {
-            setgroups(&t.groups).map_err(|e| format!("setgroups: {e}"))?;
-            setresgid(t.gid, t.gid, t.gid).map_err(|e| format!("setresgid({}): {e}", t.gid))?;
-            setresuid(t.uid, t.uid, t.uid).map_err(|e| format!("setresuid({}): {e}", t.uid))?;
+            setgroups(&t.groups).map_err(call("setgroups".to_string()))?;
+            setresgid(t.gid, t.gid, t.gid).map_err(call(format!("setresgid({})", t.gid)))?;
+            setresuid(t.uid, t.uid, t.uid).map_err(call(format!("setresuid({})", t.uid)))?;
             // Dropping ids from root clears the dumpable flag, which makes /proc/self/uid_map root-owned
             // and the map write fail with EACCES (proc(5), "/proc/pid" ownership of non-dumpable processes); the real service is dumpable.
-            nix::sys::prctl::set_dumpable(true).map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))?;
+            nix::sys::prctl::set_dumpable(true).map_err(call("prctl(PR_SET_DUMPABLE)".to_string()))?;
         }
         // Before NoNewPrivileges, which would only allow a profile stacked on the current one.
         if let Some(p) = &self.apparmor_profile {
             change_profile(p)?;
         }
         if self.no_new_privs {
-            nix::sys::prctl::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"))?;
+            nix::sys::prctl::set_no_new_privs().map_err(call("prctl(PR_SET_NO_NEW_PRIVS)".to_string()))?;
         }
         for f in &self.filters {
-            seccompiler::apply_filter(f).map_err(|e| format!("seccomp: {e}"))?;
+            seccompiler::apply_filter(f).map_err(|e| SetupError::Seccomp(e.to_string()))?;
         }
         Ok(())
+    }
+}
+
+/// Why a probe child could not take on the identity and restrictions it should probe under. It crosses the
+/// pipe from the child to the parent, so it holds plain values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetupError {
+    /// An id or prctl call failed.
+    Call { call: String, errno: i32 },
+    /// The AppArmor profile could not be entered: the procattr file written and the error.
+    AppArmor { profile: String, path: String, errno: Option<i32>, error: String },
+    /// A seccomp filter could not be installed.
+    Seccomp(String),
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::Call { call, errno } => write!(f, "{call}: {}", Errno::from_raw(*errno)),
+            SetupError::AppArmor { profile, path, errno, error } => {
+                let hint = match errno {
+                    Some(libc::ENOENT) => "; no loaded profile has that name (aa-status lists them)",
+                    Some(libc::EINVAL) => "; AppArmor is not the active LSM here",
+                    Some(libc::EACCES | libc::EPERM) => "; the current confinement does not allow changing to it",
+                    _ => "",
+                };
+                write!(f, "cannot enter the AppArmor profile `{profile}` ({path}: {error}{hint})")
+            }
+            SetupError::Seccomp(e) => write!(f, "seccomp: {e}"),
+        }
     }
 }
 
@@ -122,27 +157,26 @@ impl Setup {
 /// with LSM stacking, else `/proc/self/attr/current`; apparmor(7), libapparmor `aa_change_profile(2)`). The
 /// probe's forked steps run under it, and a bwrap replay is exec'd from it, as bwrap is when the program
 /// confined by that profile starts it.
-pub fn change_profile(name: &str) -> Result<(), String> {
+pub fn change_profile(name: &str) -> Result<(), SetupError> {
     use std::io::Write;
     let cmd = format!("changeprofile {name}");
-    let mut last = String::new();
-    for path in ["/proc/self/attr/apparmor/current", "/proc/self/attr/current"] {
-        match std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(cmd.as_bytes())) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.contains("/apparmor/") => {}
-            Err(e) => {
-                let hint = match e.raw_os_error() {
-                    Some(libc::ENOENT) => "; no loaded profile has that name (aa-status lists them)",
-                    Some(libc::EINVAL) => "; AppArmor is not the active LSM here",
-                    Some(libc::EACCES | libc::EPERM) => "; the current confinement does not allow changing to it",
-                    _ => "",
-                };
-                last = format!("cannot enter the AppArmor profile `{name}` ({path}: {e}{hint})");
-                break;
-            }
+    let write =
+        |path: &str| std::fs::OpenOptions::new().write(true).open(path).and_then(|mut f| f.write_all(cmd.as_bytes()));
+    let new = "/proc/self/attr/apparmor/current";
+    let (path, res) = match write(new) {
+        // No stacking interface: the older procattr file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let old = "/proc/self/attr/current";
+            (old, write(old))
         }
-    }
-    Err(last)
+        r => (new, r),
+    };
+    res.map_err(|e| SetupError::AppArmor {
+        profile: name.to_string(),
+        path: path.to_string(),
+        errno: e.raw_os_error(),
+        error: e.to_string(),
+    })
 }
 
 /// Drops every capability of the calling thread (test fault, see [`Fault`]).
