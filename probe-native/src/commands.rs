@@ -57,9 +57,8 @@ fn emit(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Renders a diagnosis and returns the exit code (1 when blocked). Generic in its result so that callers still
-/// returning a raw code and a text error use it as well.
-pub fn print_diagnosis<C: From<Exit>, E: From<Failure>>(d: &Diagnosis, out: &OutputArgs) -> Result<C, E> {
+/// Renders a diagnosis and returns the exit code (1 when blocked).
+pub fn print_diagnosis(d: &Diagnosis, out: &OutputArgs) -> Result<Exit, Failure> {
     let text = match out.format {
         Format::Text => render::text(d, use_color(out.color)),
         Format::Markdown => render::markdown(d),
@@ -68,10 +67,10 @@ pub fn print_diagnosis<C: From<Exit>, E: From<Failure>>(d: &Diagnosis, out: &Out
         Format::Prometheus => render::prometheus(d),
     };
     emit(&text)?;
-    Ok(Exit::of(d).into())
+    Ok(Exit::of(d))
 }
 
-pub fn diagnose(a: &DiagnoseArgs) -> Result<u8, String> {
+pub fn diagnose(a: &DiagnoseArgs) -> Result<Exit, Failure> {
     let config = a.config.as_deref().map(|p| read_input(p, MAX_REPORT_BYTES).map(|b| (p, b))).transpose()?;
     let config_bytes = config.as_ref().map(|(_, b)| &b[..]);
     let (path, bytes) = match &a.error_text {
@@ -89,19 +88,23 @@ pub fn diagnose(a: &DiagnoseArgs) -> Result<u8, String> {
     };
     match api::call(call) {
         Ok(api::Answer::Diagnosis(d)) => print_diagnosis(&d, &a.out),
-        Ok(other) => Err(format!("unexpected answer: {}", other.into_json())),
-        Err(e) => Err(match (e.arg, &config) {
-            (Some(api::Arg::Config), Some((cp, _))) => format!("{cp}: {}", e.message),
-            (Some(api::Arg::Report | api::Arg::ErrorText), _) => format!("{path}: {}", e.message),
-            _ => e.message,
-        }),
+        Ok(other) => Err(Failure::Api { path: None, message: format!("unexpected answer: {}", other.into_json()) }),
+        Err(e) => {
+            let path = match (e.arg, &config) {
+                (Some(api::Arg::Config), Some((cp, _))) => Some(cp.to_string()),
+                (Some(api::Arg::Report | api::Arg::ErrorText), _) => Some(path.to_string()),
+                _ => None,
+            };
+            Err(Failure::Api { path, message: e.message })
+        }
     }
 }
 
 /// A call that answers text, printed as is (explain, rules, schema).
-fn print_answer(call: api::Call<'_>) -> Result<u8, String> {
-    emit(&api::call(call).map_err(|e| e.message)?.into_json())?;
-    Ok(0)
+fn print_answer(call: api::Call<'_>) -> Result<Exit, Failure> {
+    let answer = api::call(call).map_err(|e| Failure::Api { path: None, message: e.message })?;
+    emit(&answer.into_json())?;
+    Ok(Exit::Ok)
 }
 
 fn doc_format(f: ExplainFormat) -> api::DocFormat {
@@ -111,16 +114,29 @@ fn doc_format(f: ExplainFormat) -> api::DocFormat {
     }
 }
 
-pub fn explain(a: &ExplainArgs) -> Result<u8, String> {
+pub fn explain(a: &ExplainArgs) -> Result<Exit, Failure> {
     print_answer(api::Call::Explain { rule: &a.code, format: doc_format(a.format), docs: None })
 }
 
-pub fn rules(a: &RulesArgs) -> Result<u8, String> {
+pub fn rules(a: &RulesArgs) -> Result<Exit, Failure> {
     print_answer(api::Call::Rules { format: doc_format(a.format), docs: None })
 }
 
-pub fn schema(a: &SchemaArgs) -> Result<u8, String> {
+pub fn schema(a: &SchemaArgs) -> Result<Exit, Failure> {
     print_answer(api::Call::Schema { name: &a.name, docs: None })
+}
+
+pub fn fingerprint(a: &crate::FingerprintArgs) -> Result<Exit, Failure> {
+    let fp = nsdoctor::fingerprint(&a.probe.options(false));
+    let text = match a.format {
+        ExplainFormat::Text => format!("{}\n", fp.value),
+        ExplainFormat::Json => {
+            let v = serde_json::json!({ "fingerprint": fp.value, "inputs": fp.inputs });
+            serde_json::to_string_pretty(&v).map_err(Failure::Encode)? + "\n"
+        }
+    };
+    emit(&text)?;
+    Ok(Exit::Ok)
 }
 
 pub fn check(a: &CheckArgs) -> Result<Exit, Failure> {

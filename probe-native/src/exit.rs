@@ -21,15 +21,6 @@ impl Exit {
     pub fn of(d: &nsdoctor::Diagnosis) -> Exit {
         if d.verdict == nsdoctor::Verdict::Blocked { Exit::Blocked } else { Exit::Ok }
     }
-
-    /// The exit of a subcommand that still reports a raw code: 0, 1, anything else a usage error.
-    pub fn from_code(code: u8) -> Exit {
-        match code {
-            0 => Exit::Ok,
-            1 => Exit::Blocked,
-            _ => Exit::Usage,
-        }
-    }
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -75,8 +66,9 @@ pub enum Failure {
     Spawn { what: &'static str, source: std::io::Error },
     /// `summarize` found no valid report.
     NoValidReport { inputs: usize, errors: u64, first: String },
-    /// The message of a subcommand that reports errors as text.
-    Message(String),
+    /// The policy core refused a call: an invalid report, config or error text (with the file it came from), an
+    /// unknown rule or schema.
+    Api { path: Option<String>, message: String },
 }
 
 impl fmt::Display for Failure {
@@ -93,7 +85,8 @@ impl fmt::Display for Failure {
             Failure::WriteFile { path, source } => write!(f, "cannot write {}: {source}", path.display()),
             Failure::CreateDir { path, source } => write!(f, "cannot create {}: {source}", path.display()),
             Failure::Encode(e) => write!(f, "cannot encode report: {e}"),
-            Failure::Refused(m) | Failure::NoPlan(m) | Failure::Message(m) => f.write_str(m),
+            Failure::Refused(m) | Failure::NoPlan(m) | Failure::Api { path: None, message: m } => f.write_str(m),
+            Failure::Api { path: Some(p), message } => write!(f, "{p}: {message}"),
             Failure::Spawn { what, source } => write!(f, "{what}: {source}"),
             Failure::NoValidReport { inputs, errors, first } => write!(
                 f,
@@ -110,12 +103,5 @@ impl std::error::Error for Failure {}
 impl From<nsdoctor::Error> for Failure {
     fn from(e: nsdoctor::Error) -> Self {
         Failure::Probe(e)
-    }
-}
-
-/// For the subcommands that still return their error as text.
-impl From<Failure> for String {
-    fn from(f: Failure) -> Self {
-        f.to_string()
     }
 }

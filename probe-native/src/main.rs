@@ -9,7 +9,7 @@ mod probe_cli;
 
 use std::process::ExitCode;
 
-use exit::{Exit, Failure};
+use exit::Exit;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -47,6 +47,19 @@ enum Command {
     /// Print the guarded, verified, reversible fix for the top blocking finding as a POSIX script; with
     /// `--apply --yes` run it (root), with `--undo` restore what it changed.
     Fix(FixArgs),
+    /// Print this host's fingerprint: what decides the verdict (kernel and boot, sysctls, AppArmor and SELinux
+    /// policy, this process's restrictions, bwrap, the config files), hashed without probing. A harness keeps a
+    /// verdict with it and checks again only when it changes.
+    Fingerprint(FingerprintArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FingerprintArgs {
+    #[command(flatten)]
+    pub probe: probe_cli::ProbeArgs,
+    /// `text`: the fingerprint alone; `json`: `{"fingerprint", "inputs": {key: value}}`, every input that went in.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
 }
 
 #[derive(clap::Args, Debug)]
@@ -212,18 +225,17 @@ fn main() -> ExitCode {
             return code.into();
         }
     };
-    // The subcommands that still report a raw code and a text error.
-    let raw = |r: Result<u8, String>| r.map(Exit::from_code).map_err(Failure::Message);
     let result = match cli.command {
         None => commands::check(&cli.check),
         Some(Command::Check(a)) => commands::check(&a),
         Some(Command::Probe(a)) => commands::probe(&a),
-        Some(Command::Diagnose(a)) => raw(commands::diagnose(&a)),
+        Some(Command::Diagnose(a)) => commands::diagnose(&a),
         Some(Command::Summarize(a)) => commands::summarize(&a),
-        Some(Command::Explain(a)) => raw(commands::explain(&a)),
-        Some(Command::Rules(a)) => raw(commands::rules(&a)),
-        Some(Command::Schema(a)) => raw(commands::schema(&a)),
+        Some(Command::Explain(a)) => commands::explain(&a),
+        Some(Command::Rules(a)) => commands::rules(&a),
+        Some(Command::Schema(a)) => commands::schema(&a),
         Some(Command::Fix(a)) => commands::fix(&a),
+        Some(Command::Fingerprint(a)) => commands::fingerprint(&a),
     };
     match result {
         Ok(code) => code.into(),
