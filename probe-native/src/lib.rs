@@ -45,12 +45,14 @@
 #![warn(missing_docs)]
 
 mod error;
+mod fingerprint;
 mod probe;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::Error;
+pub use fingerprint::Fingerprint;
 pub use policy_core::config::NetworkMode;
 pub use policy_core::report::StepId;
 pub use policy_core::{Diagnosis, ProbeReport, Verdict};
@@ -120,6 +122,24 @@ pub fn check(opts: &CheckOptions) -> Result<Diagnosis, Error> {
 /// Takes the fast path unless [`CheckOptions::full`] is set; see the crate documentation.
 pub fn probe(opts: &CheckOptions) -> Result<ProbeReport, Error> {
     probe::gather(opts)
+}
+
+/// The host's fingerprint for these options: what decides the verdict (kernel and boot, namespace sysctls,
+/// AppArmor and SELinux policy state, this process's restrictions, the bwrap binaries, id-map helpers and the
+/// sandbox config files), hashed, without creating a namespace or a process (well under a millisecond).
+///
+/// A harness keeps a verdict with the fingerprint it was taken under and probes again only when the
+/// fingerprint differs: the same fingerprint means nothing nsdoctor reads has changed. A new boot is a new
+/// fingerprint.
+///
+/// ```
+/// let opts = nsdoctor::CheckOptions::default();
+/// let a = nsdoctor::fingerprint(&opts);
+/// assert_eq!(a.value, nsdoctor::fingerprint(&opts).value);
+/// assert!(a.value.starts_with("nsdfp1-"));
+/// ```
+pub fn fingerprint(opts: &CheckOptions) -> Fingerprint {
+    probe::fingerprint(opts)
 }
 
 /// Every step a report holds, in report order (the ladder's list; a report has each exactly once, run or

@@ -59,6 +59,43 @@ impl Timing {
     }
 }
 
+/// The fingerprint for `opts`: the files it stats are the ones a probe with these options would look at (the
+/// bwrap candidates in search order, the config files, the unit's files), plus the options themselves.
+pub fn fingerprint(opts: &CheckOptions) -> crate::Fingerprint {
+    let target_home = opts.as_user.as_deref().and_then(|u| match u.parse::<u32>() {
+        Ok(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten(),
+        Err(_) => nix::unistd::User::from_name(u).ok().flatten(),
+    });
+    let home: Option<PathBuf> = match target_home {
+        Some(u) => Some(u.dir),
+        None => std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.dir)),
+    };
+    let bwrap: Vec<PathBuf> =
+        bwrap::discover(opts.bwrap.as_deref(), home.as_deref()).into_iter().map(|(p, _)| p).collect();
+    let mut files: Vec<PathBuf> = match &opts.config {
+        Some(p) => vec![p.clone()],
+        None => [config::openclaw_path(home.as_deref()), config::codex_path(home.as_deref())]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    if let Some(u) = &opts.unit {
+        for dir in ["/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"] {
+            files.push(std::path::Path::new(dir).join(u));
+            files.push(std::path::Path::new(dir).join(format!("{u}.d")));
+        }
+    }
+    let parent_label = opts.parent_pid.map(|pid| format!("{:?}", facts::apparmor_label_of(pid)));
+    let options = format!(
+        "as_user {:?} unit {:?} network {:?} apparmor_profile {:?} parent_label {:?} no_bwrap {}",
+        opts.as_user, opts.unit, opts.network, opts.apparmor_profile, parent_label, opts.no_bwrap
+    );
+    crate::fingerprint::compute(&bwrap, &files, &options)
+}
+
 /// Probes this host: the fast path first unless `opts.full`, the full ladder when it does not hold.
 pub fn gather(opts: &CheckOptions) -> Result<ProbeReport, Error> {
     let mut tm = Timing::from_env();
