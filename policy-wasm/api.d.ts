@@ -9,7 +9,7 @@ export interface NsdError {
   };
 }
 
-/** Diagnosis JSON text (`nsdoctor diagnose --format json`), or an `NsdError` as JSON text. */
+/** Diagnosis JSON text (`nsdoctor diagnose --format json`; `JSON.parse` gives a `Diagnosis`), or an `NsdError` as JSON text. */
 export type DiagnosisJson = string;
 
 /** What `fixScript` answers (as JSON text). */
@@ -54,3 +54,619 @@ export function factKeys(): string;
 
 /** The policy-core version, e.g. `0.1.0` (the docs asset must be of the same version). */
 export function version(): string;
+
+// The JSON documents, from their JSON Schemas (`nsdoctor schema NAME`, schemas/*.schema.json).
+
+/** AppArmor profiles that decide whether bwrap may use user namespaces. */
+export interface AppArmorFacts {
+  /** `/etc/apparmor.d/abi/4.0` exists (userspace can compile `userns,`). */
+  abi_4_0?: Fact2;
+  /** `/usr/share/apparmor/extra-profiles/bwrap-userns-restrict` exists (24.04's `apparmor-profiles`). */
+  bwrap_userns_restrict_extra?: Fact2;
+  /** `/etc/apparmor.d/bwrap-userns-restrict` exists. */
+  bwrap_userns_restrict_file?: Fact2;
+  /** Loaded profile names (`/sys/kernel/security/apparmor/profiles`, root only), sorted. */
+  loaded_profiles?: Fact3;
+  /**
+   * The attachment each of those profiles declares (an exact path or a glob). Of several profiles matching
+   * one executable the kernel picks the most specific; two equally specific ones (e.g. the same exact path)
+   * are a conflict and it attaches none (`conflicting profile attachments`, security/apparmor/domain.c).
+   */
+  profile_attachments?: Fact9;
+  /**
+   * The `flags=(…)` each profile in `profiles_for_bwrap` and `confinement.profiles_for_parent` declares in its
+   * file, comma-separated as written (`unconfined`, `complain`, `attach_disconnected,mediate_deleted`); empty
+   * when it declares none (enforce). What the mode will be after the next load, readable without root.
+   */
+  profile_flags?: Fact9;
+  /**
+   * Loaded profiles with their mode (`/sys/kernel/security/apparmor/profiles`, `name (mode)`, root only):
+   * `enforce`, `complain`, `kill`, `unconfined`, `prompt`.
+   */
+  profile_modes?: Fact9;
+  /**
+   * Profiles under `/etc/apparmor.d` whose attachment names the selected bwrap path: profile name → file.
+   * Two or more with the same attachment means the kernel attaches none of them.
+   */
+  profiles_for_bwrap?: Fact9;
+  /** `/etc/apparmor.d/unprivileged_userns` exists. */
+  unprivileged_userns_file?: Fact2;
+}
+
+export interface Artifact {
+  content: string;
+  kind: ArtifactKind;
+  /** Where it goes (`/etc/apparmor.d/codex-bwrap`), or a name for snippets (`compose.yaml`). */
+  path: string;
+}
+
+export type ArtifactKind = "apparmor-profile" | "sysctl-d" | "systemd-dropin" | "docker-run" | "compose" | "kubernetes" | "selinux-module" | "text";
+
+export interface BwrapBinary {
+  /** On a `nosuid` mount. */
+  nosuid_mount?: Fact2;
+  /** Owner uid. */
+  owner_uid?: Fact4;
+  path: string;
+  /** Mode has S_ISUID. */
+  setuid?: Fact2;
+  /** Writable by a non-root user (the file or a parent directory): AppArmor must not attach to it. */
+  user_writable?: Fact2;
+  /** `bwrap --version`, e.g. `0.9.0`. */
+  version?: Fact;
+}
+
+/** The bwrap binaries found and the one the sandbox would run. */
+export interface BwrapFacts {
+  /** Every candidate found, in the sandbox's search order. */
+  binaries?: BwrapBinary[];
+  /** Path of the binary the sandbox would run (one of `binaries`). */
+  selected?: string | null;
+  /** How `selected` was chosen, e.g. `PATH`, `codex bundled`, `--bwrap`. */
+  selected_by?: string | null;
+}
+
+/** The public cause vocabulary. Strings are part of the contract: never rename. */
+export type Cause = "apparmor-userns-restriction" | "unprivileged-userns-clone-disabled" | "userns-limit-zero" | "nested-userns-limit" | "container-seccomp" | "container-no-caps" | "container-apparmor-profile" | "systemd-unit-hardening" | "selinux-denial" | "setuid-sandbox-broken" | "newuidmap-broken" | "wsl1-no-userns" | "kernel-no-userns" | "proc-mount-restricted" | "chroot" | "gvisor-loopback" | "multithreaded-caller" | "apparmor-attachment-conflict" | "apparmor-profile-mode" | "outer-confinement" | "bwrap-version" | "unknown";
+
+/** A doctor check's status (Codex's `CheckStatus`, snake_case). */
+export type CheckStatus = "ok" | "warning" | "fail";
+
+/** `nsdoctor check --format checks`: one doctor check per finding, in ranked order, or one `nsdoctor.namespaces` check when there is no finding. */
+export type Checks = DoctorCheck[];
+
+export type Confidence = "high" | "medium" | "low";
+
+/** Confinement that wraps the sandbox from outside the host's own policy. */
+export interface Confinement {
+  /**
+   * The AppArmor profile the probe's steps and bwrap replays ran under (entered with a change_profile, as
+   * `aa-exec -p` does), when one was asked for; absent when they ran under the caller's own label. The probe
+   * stops with an error when the profile cannot be entered, so a report naming one ran under it.
+   */
+  apparmor_profile?: string | null;
+  /** Where that profile came from: `--apparmor-profile`, or `--parent-pid PID` (that process's profile). */
+  apparmor_profile_source?: string | null;
+  /**
+   * An agent or app sandbox already around the probe, by its own marker (an environment variable that
+   * sandbox sets for the commands it runs), e.g. `codex` or `flatpak`.
+   */
+  outer_sandbox?: Fact;
+  /** Its executable (`/proc/PID/exe`). */
+  parent_exe?: Fact;
+  /** The process that starts the sandbox (`--parent-pid`): its AppArmor label with mode, e.g. `steam (complain)`. */
+  parent_label?: Fact;
+  /** Profiles under `/etc/apparmor.d` whose attachment covers `parent_exe`: profile name → file. */
+  profiles_for_parent?: Fact9;
+  /** Snap confinement: the snap's name (`SNAP_NAME`, or a `snap.NAME.…` AppArmor label). */
+  snap?: Fact;
+}
+
+export type ContainerRuntime = "docker" | "podman" | "kubernetes" | "lxc" | "gvisor";
+
+export interface Diagnosis {
+  /** The sandbox config the diagnosis judged against. */
+  config: SandboxConfig;
+  /** Commands that would confirm or narrow the diagnosis (e.g. `nsdoctor check` when only an error text was given). */
+  confirm: string[];
+  /** Most likely root cause first. */
+  findings: Finding[];
+  /** One line for humans. */
+  headline: string;
+  /** What the diagnosis was computed from. */
+  input: InputKind;
+  /** For an error text: what was read (nothing on a host was checked). */
+  read?: ReadInput | null;
+  /** The plain-text rendering (filled by the JSON renderer so every consumer shows the same words). */
+  rendered?: string;
+  schema_version: number;
+  /** `ok` (no blocking or degrading finding), `degraded`, or `blocked`. */
+  verdict: Verdict;
+}
+
+export interface Distro {
+  /** os-release `ID`, e.g. `ubuntu`. */
+  id?: Fact;
+  /** os-release `ID_LIKE`, split on spaces. */
+  id_like?: Fact3;
+  /** os-release `PRETTY_NAME`. */
+  pretty_name?: Fact;
+  /** os-release `VERSION_ID`, e.g. `24.04`. */
+  version_id?: Fact;
+}
+
+/**
+ * One doctor check, in the shape of a check in `codex doctor --json`; `--format checks` prints an array of them
+ * (JSON Schema: `nsdoctor schema checks`).
+ * 
+ * Codex (`openai/codex`, `codex-rs/cli/src/doctor.rs`) prints one pretty JSON object `DoctorReport`
+ * `{schemaVersion, generatedAt, overallStatus, codexVersion, checks: [DoctorCheck]}` where `DoctorCheck` is
+ * `{id, category, status, summary, details, remediation, durationMs}`: `id` like `sandbox.helpers` or
+ * `state.paths`, `status` one of `ok` | `warning` | `fail` (snake_case `CheckStatus`), `summary` one line,
+ * `details` a list of `label: value` strings, `remediation` a string or `null`. nsdoctor emits the
+ * `checks` array itself (no envelope: the embedding doctor owns `overallStatus` and the version), and leaves
+ * out `durationMs` because the policy core has no clock.
+ */
+export interface DoctorCheck {
+  /** Always `sandbox`. */
+  category: string;
+  /**
+   * `label: value` lines: rule, cause, severity, what happened, evidence, every fix and its commands, and
+   * `more: nsdoctor explain CODE`.
+   */
+  details: string[];
+  /** `nsdoctor.NSDnnn` for a finding (its rule code), `nsdoctor.namespaces` when there is no finding. */
+  id: string;
+  /** The first fix's title with a pointer to every fix, or `null`. */
+  remediation?: string | null;
+  /** `fail` for a blocking or error finding, `warning`, or `ok`; a harness refuses to start on `fail`. */
+  status: CheckStatus;
+  /** One line: the finding's title, or the headline when there is no finding. */
+  summary: string;
+}
+
+/** An errno as the probe saw it: the symbolic name (portable across architectures) and the number. */
+export interface Errno {
+  /** Symbolic name, e.g. `EPERM`. */
+  name: string;
+  /** Numeric value on the probed architecture, e.g. 1. */
+  number: number;
+}
+
+export interface Evidence {
+  /** What it shows. */
+  meaning: string;
+  /** The value seen there, as text. */
+  observed: string;
+  /** JSON Pointer into the probe report, e.g. `/steps/2/result` or `/sysctl/unprivileged_userns_clone`. */
+  pointer: string;
+}
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact = {
+  observed: string;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact2 = {
+  observed: boolean;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact3 = {
+  observed: string[];
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact4 = {
+  observed: number;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact5 = {
+  observed: number[];
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact6 = {
+  observed: number;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact7 = {
+  observed: SelinuxMode;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact8 = {
+  observed: number;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+/**
+ * A fact: observed, unavailable (with the reason), or not probed at all.
+ * 
+ * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
+ * An absent field means not probed.
+ */
+export type Fact9 = {
+  observed: Record<string, string>;
+} | {
+  unavailable: Unavailable;
+} | "not-probed";
+
+export interface Finding {
+  /** True when this finding alone stops the sandbox as configured. */
+  blocking: boolean;
+  cause: Cause;
+  /** Stable rule code, e.g. `NSD101`. */
+  code: string;
+  confidence: Confidence;
+  /** Pointers into the report with the observed values. */
+  evidence: Evidence[];
+  /** Stable kebab-case rule name. */
+  name: string;
+  /** 1-based position in the ranking. */
+  rank: number;
+  /** Why this finding ranks where it does. */
+  ranking: string;
+  /** Least privilege first. */
+  remediations: Remediation[];
+  severity: Severity;
+  /** A few sentences: what happened and why. */
+  summary: string;
+  /** One line. */
+  title: string;
+}
+
+export interface Identity {
+  egid?: Fact4;
+  euid?: Fact4;
+  gid?: Fact4;
+  /** Supplementary groups, sorted. */
+  groups?: Fact5;
+  /** The user the probe ran as when `--as-user` was given (else absent: the invoking user). */
+  probed_as?: string | null;
+  uid?: Fact4;
+  /** User name of `uid`. */
+  user?: Fact;
+}
+
+export type InputKind = "probe" | "static-facts" | "error-text";
+
+export interface Kernel {
+  /** `uname -m`, e.g. `x86_64`. */
+  arch?: Fact;
+  /** `/proc/version` (tells WSL1 `Microsoft` and gVisor's fixed 2016 string apart). */
+  proc_version?: Fact;
+  /** `uname -r`, e.g. `6.8.0-45-generic`. */
+  release?: Fact;
+  /** `/proc/self/ns/user` exists (false ⇒ `CONFIG_USER_NS=n`). */
+  userns_supported?: Fact2;
+}
+
+export interface Lsm {
+  /** `/sys/kernel/security/lsm`, split on commas, in kernel order. */
+  active?: Fact3;
+  /** `/sys/module/apparmor/parameters/enabled` = `Y`. */
+  apparmor_enabled?: Fact2;
+  /** `landlock_create_ruleset(…VERSION)` result. */
+  landlock_abi?: Fact4;
+  /** `/sys/fs/selinux/enforce` (absent ⇒ disabled). */
+  selinux?: Fact7;
+  /** `/sys/fs/selinux/class/user_namespace` exists: the policy mediates userns creation. */
+  selinux_userns_class?: Fact2;
+}
+
+export interface Namespaces {
+  mount?: boolean;
+  net?: boolean;
+  pid?: boolean;
+  /** A fresh procfs inside the sandbox (`--proc /proc`). */
+  proc?: boolean;
+  user?: boolean;
+}
+
+export type NetworkMode = "none" | "bridge" | "host" | "custom";
+
+/** Where the probe runs: containers, WSL, sandboxes, service managers. */
+export interface Platform {
+  /**
+   * A CI service or managed platform, by its documented markers (environment variables, the kernel
+   * release, DMI): `github-actions`, `github-actions-self-hosted`, `gitlab-ci`, `codespaces`, `devcontainer`,
+   * `orbstack`, `gke`, `ci` (another CI that sets `CI=true`). Never from the network.
+   */
+  ci_platform?: Fact;
+  /** `/.dockerenv` or docker cgroup paths. */
+  docker?: Fact2;
+  /** `/.flatpak-info`. */
+  flatpak?: Fact2;
+  /** gVisor (`/proc/version` or dmesg `Starting gVisor`). */
+  gvisor?: Fact2;
+  /** The uid map is not the identity map: already inside a user namespace. */
+  in_userns?: Fact2;
+  /** `KUBERNETES_SERVICE_HOST` or kubepods cgroups. */
+  kubernetes?: Fact2;
+  /** LXC/Incus (`container=lxc`, Crostini). */
+  lxc?: Fact2;
+  /** Already inside a bwrap sandbox (label `bwrap//&unpriv_bwrap`, `/run/.flatpak-info`, parent comm). */
+  nested_bwrap?: Fact2;
+  /** `/run/.containerenv`. */
+  podman?: Fact2;
+  /** Over-mounts under /proc found in mountinfo (masked paths), sorted. */
+  proc_masks?: Fact3;
+  /** `/proc/sys` is missing (procfs `subset=pid`). */
+  proc_subset_pid?: Fact2;
+  /** `/proc/sys` is mounted read-only. */
+  proc_sys_readonly?: Fact2;
+  /** Run by systemd as a service (`INVOCATION_ID`, cgroup `*.service`). */
+  systemd_service?: Fact2;
+  /** The unit name from the cgroup path, e.g. `openclaw-gateway.service`. */
+  systemd_unit?: Fact;
+  wsl1?: Fact2;
+  wsl2?: Fact2;
+}
+
+/** One probe run (or a hand-written stand-in for one). */
+export interface ProbeReport {
+  apparmor?: AppArmorFacts;
+  bwrap?: BwrapFacts;
+  /** The sandbox the report was probed for; absent ⇒ the default (Codex `workspace-write`, no network). */
+  config?: SandboxConfig;
+  /** Where `config` came from, e.g. `default`, `flags`, `~/.codex/config.toml`. */
+  config_source?: string | null;
+  /**
+   * Confinement around the sandbox that is not the host's: the AppArmor profile of the program that starts
+   * it, snap confinement, an outer agent or app sandbox.
+   */
+  confinement?: Confinement;
+  distro?: Distro;
+  identity?: Identity;
+  kernel?: Kernel;
+  lsm?: Lsm;
+  /** An error text the user saw (bwrap stderr, Codex/Flatpak/Chromium output, audit lines). */
+  observed_error?: string | null;
+  platform?: Platform;
+  process?: ProcessState;
+  /** Who produced the report (`nsdoctor 0.1.0`, or `fixture` for hand-written test hosts). */
+  producer?: string | null;
+  /** Real bwrap runs with the sandbox's argv. */
+  replays?: Replay[];
+  /** Must be 1. */
+  schema_version: number;
+  /** Free-text provenance: the real host or public report this stands for (fixtures must cite one). */
+  source?: string | null;
+  /** The probe ladder, in the order the steps ran. Step ids are unique. */
+  steps?: Step[];
+  sysctl?: Sysctls;
+  /** systemd unit properties (`systemctl show`), when the sandbox runs in a unit. */
+  unit?: UnitFacts;
+}
+
+export interface ProcessState {
+  /** AppArmor label (`/proc/self/attr/apparmor/current`, else `/proc/self/attr/current`), e.g. `unconfined`. */
+  apparmor_label?: Fact;
+  /** `CapBnd` as 16 hex digits. */
+  cap_bnd?: Fact;
+  /** `CapEff` as 16 hex digits. */
+  cap_eff?: Fact;
+  /** The process root differs from its mount namespace root. */
+  chrooted?: Fact2;
+  /** `/proc/self/status` `NoNewPrivs`. */
+  no_new_privs?: Fact2;
+  /** `Seccomp_filters` (kernel ≥ 5.9). */
+  seccomp_filters?: Fact4;
+  /** `Seccomp`: 0 off, 1 strict, 2 filter. */
+  seccomp_mode?: Fact6;
+  /** SELinux context (`/proc/self/attr/current` when SELinux owns it). */
+  selinux_context?: Fact;
+  /** Threads in the calling program (`Threads:`), when a caller's state was captured. */
+  threads?: Fact4;
+  /** `/proc/self/uid_map` as read (identity map `0 0 4294967295` ⇒ initial user namespace). */
+  uid_map?: Fact;
+}
+
+/** What an error-text diagnosis read: the text and the facts stated with it. */
+export interface ReadInput {
+  /** The stated facts as `KEY=VALUE` (the `--fact` keys), in `--fact` key order. */
+  facts: string[];
+  /** Lines in the error text. */
+  lines: number;
+}
+
+export interface Remediation {
+  /** Shell commands, in order. */
+  commands: string[];
+  /** Files to write. */
+  files: Artifact[];
+  /** Stable id, e.g. `apparmor-profile-for-bwrap`. */
+  id: string;
+  /** Needs root (sudo) to apply. */
+  needs_root: boolean;
+  /** Survives a reboot. */
+  persists: boolean;
+  title: string;
+  /** What is given up. */
+  trade_off: string;
+  /** How to check that it worked. */
+  verify: string[];
+}
+
+/** A real bwrap run. */
+export interface Replay {
+  argv: string[];
+  exit: ReplayExit;
+  /** `sandbox` (the sandbox's argv) or `minimal` (`--ro-bind / / /bin/true`). */
+  name: string;
+  /** stderr, truncated by the probe to 64 KiB. */
+  stderr?: string;
+}
+
+export type ReplayExit = {
+  code: number;
+  kind: "exited";
+} | {
+  kind: "signaled";
+  signal: string;
+} | {
+  kind: "timed-out";
+  seconds: number;
+} | {
+  errno: Errno;
+  kind: "spawn-failed";
+};
+
+export interface SandboxConfig {
+  /**
+   * bwrap options the tool passes beyond the namespace ones, e.g. `--argv0`: checked against bwrap's
+   * version (empty ⇒ not checked).
+   */
+  bwrap_options?: string[];
+  /** The bwrap the sandbox runs. AppArmor attaches profiles by this path. */
+  bwrap_path?: string | null;
+  /** The container runtime when the sandbox runs inside a container. */
+  container_runtime?: ContainerRuntime | null;
+  /** The program that starts bwrap (e.g. `/usr/bin/codex`), when known. */
+  launcher?: string | null;
+  /** How the sandbox's parent is run. */
+  manager?: ServiceManager;
+  /** Namespaces the sandbox creates. */
+  namespaces?: Namespaces;
+  /** `none` ⇒ a new net namespace with a working loopback is required; anything else ⇒ not. */
+  network?: NetworkMode;
+  /** The user the sandbox runs as (a service user, e.g. `openclaw`). */
+  service_user?: string | null;
+  /** The tool that runs bwrap: `codex`, `openclaw`, `flatpak`, `pressure-vessel`, `sandbox-runtime`, free text. */
+  tool?: string;
+  /** The unit name when `manager` is systemd, e.g. `openclaw-gateway.service`. */
+  unit?: string | null;
+}
+
+export type SelinuxMode = "enforcing" | "permissive" | "disabled";
+
+export type ServiceManager = "none" | "systemd";
+
+export type Severity = "error" | "warning" | "info";
+
+/** One rung of the probe ladder. */
+export interface Step {
+  /** Extra observations: `label` and `cap_eff` inside the new user namespace, `nlmsg_error`, … */
+  data?: Record<string, string>;
+  id: StepId;
+  result: StepResult;
+  /** The call made, e.g. `unshare(CLONE_NEWUSER)`. */
+  syscall: string;
+}
+
+/** The rungs, in ladder order. */
+export type StepId = "userns" | "setgroups" | "uid-map" | "gid-map" | "netns" | "netlink-socket" | "netlink-newaddr" | "netlink-newlink" | "mountns" | "mount-slave" | "mount-tmpfs" | "pidns" | "proc-mount" | "clone3" | "landlock" | "flag-net" | "flag-mnt" | "flag-pid" | "flag-user-net";
+
+/** What a step did. */
+export type StepResult = {
+  outcome: "ok";
+} | {
+  errno: Errno;
+  outcome: "failed";
+} | {
+  outcome: "killed";
+  signal: string;
+} | {
+  outcome: "skipped";
+  reason: string;
+};
+
+/** Namespace-related sysctls, as integers. */
+export interface Sysctls {
+  apparmor_restrict_unprivileged_unconfined?: Fact8;
+  /** Ubuntu kernels only. */
+  apparmor_restrict_unprivileged_userns?: Fact8;
+  apparmor_restrict_unprivileged_userns_complain?: Fact8;
+  apparmor_restrict_unprivileged_userns_force?: Fact8;
+  /** `/sys/kernel/security/apparmor/features/policy/unconfined_restrictions/userns` (world-readable twin). */
+  apparmor_unconfined_restrictions_userns?: Fact8;
+  max_mnt_namespaces?: Fact8;
+  max_net_namespaces?: Fact8;
+  max_pid_namespaces?: Fact8;
+  max_user_namespaces?: Fact8;
+  /** Debian/Arch/linux-hardened patch. */
+  unprivileged_userns_clone?: Fact8;
+}
+
+/** Why a fact could not be observed. */
+export interface Unavailable {
+  /** The errno that stopped the read, when there was one (e.g. EACCES on a 0600 sysctl). */
+  errno?: Errno | null;
+  /** A short reason in words, e.g. `file absent` or `systemd not running`. */
+  reason: string;
+}
+
+/** `systemctl show` properties of the unit the sandbox runs in (raw strings: formats vary across systemd). */
+export interface UnitFacts {
+  apparmor_profile?: Fact;
+  name?: string | null;
+  no_new_privileges?: Fact;
+  proc_subset?: Fact;
+  protect_kernel_tunables?: Fact;
+  restrict_address_families?: Fact;
+  restrict_namespaces?: Fact;
+  system_call_error_number?: Fact;
+  system_call_filter?: Fact;
+  user?: Fact;
+}
+
+export type Verdict = "ok" | "degraded" | "blocked";

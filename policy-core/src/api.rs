@@ -354,12 +354,15 @@ pub fn docs_asset() -> String {
 }
 
 /// `"a" | "b"` for a TypeScript string union.
+#[cfg(feature = "schema")]
 fn ts_union(names: &[&str]) -> String {
     names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" | ")
 }
 
 /// The web engine's TypeScript declarations (`policy-wasm/api.d.ts`), generated from the calls above: the error
-/// kinds, render formats, schema names and fix statuses are the enums and tables of this module.
+/// kinds, render formats, schema names and fix statuses are the enums and tables of this module; the JSON
+/// documents' interfaces come from their JSON Schemas ([`crate::typescript`]).
+#[cfg(feature = "schema")]
 pub fn typescript() -> String {
     let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     let statuses: Vec<&str> = FixStatus::ALL.iter().map(|s| s.as_str()).collect();
@@ -377,7 +380,7 @@ export interface NsdError {{
   }};
 }}
 
-/** Diagnosis JSON text (`nsdoctor diagnose --format json`), or an `NsdError` as JSON text. */
+/** Diagnosis JSON text (`nsdoctor diagnose --format json`; `JSON.parse` gives a `Diagnosis`), or an `NsdError` as JSON text. */
 export type DiagnosisJson = string;
 
 /** What `fixScript` answers (as JSON text). */
@@ -422,13 +425,16 @@ export function factKeys(): string;
 
 /** The policy-core version, e.g. `{version}` (the docs asset must be of the same version). */
 export function version(): string;
-"#,
+
+// The JSON documents, from their JSON Schemas (`nsdoctor schema NAME`, schemas/*.schema.json).
+{documents}"#,
         kinds = ts_union(&kinds),
         statuses = ts_union(&statuses),
         facts = ts_union(&facts),
         formats = ts_union(RENDER_FORMATS),
         schemas = ts_union(SCHEMA_NAMES),
         version = crate::VERSION,
+        documents = crate::typescript::declarations(),
     )
 }
 

@@ -41,6 +41,8 @@ pub mod rules;
 pub mod schema;
 pub mod summary;
 pub mod symptoms;
+#[cfg(feature = "schema")]
+pub mod typescript;
 
 pub use config::SandboxConfig;
 pub use diagnosis::{Cause, Diagnosis, Finding, Severity, Verdict};

@@ -43,3 +43,25 @@ fn the_docs_asset_answers_like_the_built_in_docs() {
     let e = api::call(Call::Schema { name: "diagnosis", docs: Some("[]") }).unwrap_err();
     assert!(e.message.starts_with("docs asset: not valid"), "{}", e.message);
 }
+
+/// The typings declare a definition shared by several schemas once, which is right only while every schema
+/// defines it the same way.
+#[test]
+fn definitions_shared_by_several_schemas_are_identical() {
+    let mut seen: std::collections::BTreeMap<String, (String, serde_json::Value)> = Default::default();
+    for name in api::SCHEMA_NAMES {
+        let v: serde_json::Value = serde_json::from_str(&policy_core::schema::schema(name).unwrap()).unwrap();
+        for (k, def) in v["$defs"].as_object().cloned().unwrap_or_default() {
+            if let Some((first, earlier)) = seen.get(&k) {
+                assert_eq!(earlier, &def, "`{k}` differs between the {first} and {name} schemas");
+            } else {
+                seen.insert(k, (name.to_string(), def));
+            }
+        }
+    }
+    assert!(seen.contains_key("SandboxConfig"));
+    let ts = api::typescript();
+    for k in seen.keys() {
+        assert!(ts.contains(&format!(" {k} ")), "`{k}` is not declared");
+    }
+}
