@@ -198,7 +198,7 @@ export interface Distro {
 /**
  * One doctor check, in the shape of a check in `codex doctor --json`; `--format checks` prints an array of them
  * (JSON Schema: `nsdoctor schema checks`).
- * 
+ *
  * Codex (`openai/codex`, `codex-rs/cli/src/doctor.rs`) prints one pretty JSON object `DoctorReport`
  * `{schemaVersion, generatedAt, overallStatus, codexVersion, checks: [DoctorCheck]}` where `DoctorCheck` is
  * `{id, category, status, summary, details, remediation, durationMs}`: `id` like `sandbox.helpers` or
@@ -244,7 +244,7 @@ export interface Evidence {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -256,7 +256,7 @@ export type Fact = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -268,7 +268,7 @@ export type Fact2 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -280,7 +280,7 @@ export type Fact3 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -292,7 +292,7 @@ export type Fact4 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -304,7 +304,7 @@ export type Fact5 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -316,7 +316,7 @@ export type Fact6 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -328,7 +328,7 @@ export type Fact7 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */
@@ -340,7 +340,7 @@ export type Fact8 = {
 
 /**
  * A fact: observed, unavailable (with the reason), or not probed at all.
- * 
+ *
  * JSON: `{"observed": VALUE}`, `{"unavailable": {"errno": …, "reason": "…"}}`, or `"not-probed"`.
  * An absent field means not probed.
  */

@@ -55,7 +55,7 @@ fn doc(out: &mut String, schema: &Value, indent: &str) {
     }
     let _ = writeln!(out, "{indent}/**");
     for l in lines {
-        let _ = writeln!(out, "{indent} * {l}");
+        let _ = writeln!(out, "{}", format!("{indent} * {l}").trim_end());
     }
     let _ = writeln!(out, "{indent} */");
 }
