@@ -443,6 +443,8 @@ impl<'a> Ctx<'a> {
                 return true;
             }
         }
+        // Home directories (users' and root's, FHS), /tmp and per-user installs are writable by the user who
+        // installed there.
         !(p.starts_with("/home/")
             || p.starts_with("/tmp/")
             || p.contains("/.codex/")

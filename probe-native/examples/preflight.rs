@@ -21,11 +21,9 @@ fn main() -> ExitCode {
     let mut cache = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        match (a.as_str(), args.next()) {
-            ("--budget-ms", Some(v)) if v.parse::<u64>().is_ok() => {
-                budget = Duration::from_millis(v.parse().unwrap_or(0))
-            }
-            ("--cache", Some(v)) => cache = Some(std::path::PathBuf::from(v)),
+        match (a.as_str(), args.next().map(|v| (v.parse::<u64>().ok(), v))) {
+            ("--budget-ms", Some((Some(ms), _))) => budget = Duration::from_millis(ms),
+            ("--cache", Some((_, v))) => cache = Some(std::path::PathBuf::from(v)),
             _ => {
                 eprintln!("usage: preflight [--budget-ms N] [--cache FILE]");
                 return ExitCode::from(2);

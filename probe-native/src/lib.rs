@@ -45,17 +45,16 @@
 #![warn(missing_docs)]
 
 mod error;
-mod fingerprint;
 mod probe;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::Error;
-pub use fingerprint::Fingerprint;
 pub use policy_core::config::NetworkMode;
 pub use policy_core::report::StepId;
 pub use policy_core::{Diagnosis, ProbeReport, Verdict};
+pub use probe::fingerprint::Fingerprint;
 
 /// What to probe, and how: the options of `nsdoctor check` and `nsdoctor probe`.
 ///

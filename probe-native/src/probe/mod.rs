@@ -10,6 +10,7 @@ mod evidence;
 mod exec;
 mod facts;
 mod filter;
+pub(crate) mod fingerprint;
 mod ladder;
 mod netlink;
 mod sys;
@@ -61,18 +62,9 @@ impl Timing {
 
 /// The fingerprint for `opts`: the files it stats are the ones a probe with these options would look at (the
 /// bwrap candidates in search order, the config files, the unit's files), plus the options themselves.
-pub fn fingerprint(opts: &CheckOptions) -> crate::Fingerprint {
-    let target_home = opts.as_user.as_deref().and_then(|u| match u.parse::<u32>() {
-        Ok(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten(),
-        Err(_) => nix::unistd::User::from_name(u).ok().flatten(),
-    });
-    let home: Option<PathBuf> = match target_home {
-        Some(u) => Some(u.dir),
-        None => std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.dir)),
-    };
+pub fn fingerprint(opts: &CheckOptions) -> fingerprint::Fingerprint {
+    let target = opts.as_user.as_deref().and_then(|u| user::resolve(u).ok());
+    let home = home_of(target.as_ref(), nix::unistd::getuid());
     let bwrap: Vec<PathBuf> =
         bwrap::discover(opts.bwrap.as_deref(), home.as_deref()).into_iter().map(|(p, _)| p).collect();
     let mut files: Vec<PathBuf> = match &opts.config {
@@ -93,7 +85,16 @@ pub fn fingerprint(opts: &CheckOptions) -> crate::Fingerprint {
         "as_user {:?} unit {:?} network {:?} apparmor_profile {:?} parent_label {:?} no_bwrap {}",
         opts.as_user, opts.unit, opts.network, opts.apparmor_profile, parent_label, opts.no_bwrap
     );
-    crate::fingerprint::compute(&bwrap, &files, &options)
+    fingerprint::compute(&bwrap, &files, &options)
+}
+
+/// The home directory whose config files and Codex install the sandbox would use: the probed user's, else
+/// `$HOME`, else the invoking user's passwd entry.
+fn home_of(target: Option<&user::Target>, uid: nix::unistd::Uid) -> Option<PathBuf> {
+    target
+        .map(|t| t.home.clone())
+        .unwrap_or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))
+        .or_else(|| nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.dir))
 }
 
 /// Probes this host: the fast path first unless `opts.full`, the full ladder when it does not hold.
@@ -178,11 +179,7 @@ pub fn gather(opts: &CheckOptions) -> Result<ProbeReport, Error> {
         filters: unit.as_ref().map(|u| u.filters.clone()).unwrap_or_default(),
     };
 
-    let home: Option<PathBuf> = target
-        .as_ref()
-        .map(|t| t.home.clone())
-        .unwrap_or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))
-        .or_else(|| nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.dir));
+    let home = home_of(target.as_ref(), uid);
 
     // Config: --config replaces discovery; flags override single fields.
     let (mut config, mut source) = match &opts.config {

@@ -46,19 +46,10 @@ const SYSCTLS: &[&str] = &[
 
 const STATUS_KEYS: &[&str] = &["Uid", "Gid", "Seccomp", "NoNewPrivs", "CapEff", "CapBnd"];
 
-/// Largest file read whole; AppArmor's profile list on a desktop is tens of KiB.
-const READ_CAP: u64 = 1 << 20;
-
+/// A file's content for the fingerprint (read as the probe reads /proc and /sys, capped), or why not.
 fn read(path: &Path) -> String {
-    use std::io::Read;
-    match std::fs::File::open(path) {
-        Ok(f) => {
-            let mut buf = Vec::new();
-            match f.take(READ_CAP).read_to_end(&mut buf) {
-                Ok(_) => String::from_utf8_lossy(&buf).trim_end().to_string(),
-                Err(e) => format!("unreadable: {}", e.kind()),
-            }
-        }
+    match super::facts::read(&path.to_string_lossy()) {
+        Ok(s) => s.trim_end().to_string(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "absent".to_string(),
         Err(e) => format!("unreadable: {}", e.kind()),
     }
